@@ -1,0 +1,16 @@
+// `datadog-cluster-agent version`: the version, the commit and the /version JSON node agents read.
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import { version, versionString } from "../version.ts"
+
+export const versionCommand = Command.make(
+  "version",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print only the /version JSON"), Flag.withDefault(false)) },
+  Effect.fn(function* ({ json }) {
+    if (!json) {
+      const commit = version.Commit === "" ? "unknown" : version.Commit
+      yield* Console.log(`Cluster Agent v${versionString()} - Commit: ${commit} - Node.js ${process.version}`)
+    }
+    yield* Console.log(JSON.stringify(version))
+  })
+).pipe(Command.withDescription("Print the agent's version, commit and the /version JSON served to node agents"))
