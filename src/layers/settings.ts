@@ -8,10 +8,34 @@ export type Parsed<A> = { readonly ok: true; readonly value: A } | { readonly ok
 const ok = <A>(value: A): Parsed<A> => ({ ok: true, value })
 const no = (allowed: string): Parsed<never> => ({ ok: false, allowed })
 
+/** What kind of value a variable holds (drives documentation and generated tests). */
+export type Kind =
+  | { readonly _tag: "port"; readonly allowOff: boolean }
+  | { readonly _tag: "seconds" }
+  | { readonly _tag: "positiveInt" }
+  | { readonly _tag: "bool" }
+  | { readonly _tag: "oneOf"; readonly words: ReadonlyArray<string> }
+  | { readonly _tag: "text"; readonly rule?: TextRule }
+  | { readonly _tag: "url" }
+  | { readonly _tag: "secret"; readonly rule?: SecretRule }
+  | { readonly _tag: "wordList" }
+
+export interface TextRule {
+  readonly pattern: RegExp
+  readonly maxLength: number
+  readonly allowed: string
+}
+
+export interface SecretRule {
+  readonly test: (v: string) => boolean
+  readonly allowed: string
+}
+
 /** One environment variable, with its fallbacks, default, meaning and codec. */
 export interface Setting<A> {
   /** The variable users set. */
   readonly env: string
+  readonly kind: Kind
   /** Variables read, in order, when `env` is unset (legacy names, standard proxy variables). */
   readonly aliases: ReadonlyArray<string>
   readonly default: A
@@ -29,6 +53,7 @@ interface Options {
 }
 
 const setting = <A>(
+  kind: Kind,
   env: string,
   defaultValue: A,
   doc: string,
@@ -36,6 +61,7 @@ const setting = <A>(
   show: (value: A) => string,
   options: Options & { readonly secret?: boolean } = {}
 ): Setting<A> => ({
+  kind,
   env,
   aliases: options.aliases ?? [],
   default: defaultValue,
@@ -50,6 +76,7 @@ const integer = /^[0-9]+$/
 /** A TCP port, 1–65535. */
 export const port = (env: string, defaultValue: number, doc: string): Setting<number> =>
   setting(
+    { _tag: "port", allowOff: false },
     env,
     defaultValue,
     doc,
@@ -63,6 +90,7 @@ export const port = (env: string, defaultValue: number, doc: string): Setting<nu
 /** A TCP port, or 0 to turn the listener off. */
 export const portOrOff = (env: string, defaultValue: number, doc: string): Setting<number> =>
   setting(
+    { _tag: "port", allowOff: true },
     env,
     defaultValue,
     doc,
@@ -76,6 +104,7 @@ export const portOrOff = (env: string, defaultValue: number, doc: string): Setti
 /** A duration given as a positive whole number of seconds, as the original reads it. */
 export const seconds = (env: string, defaultSeconds: number, doc: string): Setting<Duration.Duration> =>
   setting(
+    { _tag: "seconds" },
     env,
     Duration.seconds(defaultSeconds),
     doc,
@@ -91,6 +120,7 @@ export const seconds = (env: string, defaultSeconds: number, doc: string): Setti
 /** A positive whole number. */
 export const positiveInt = (env: string, defaultValue: number, doc: string): Setting<number> =>
   setting(
+    { _tag: "positiveInt" },
     env,
     defaultValue,
     doc,
@@ -104,6 +134,7 @@ export const positiveInt = (env: string, defaultValue: number, doc: string): Set
 /** `true/false/1/0` in any case. */
 export const bool = (env: string, defaultValue: boolean, doc: string): Setting<boolean> =>
   setting(
+    { _tag: "bool" },
     env,
     defaultValue,
     doc,
@@ -124,6 +155,7 @@ export const oneOf = <const W extends string>(
   doc: string
 ): Setting<W> =>
   setting(
+    { _tag: "oneOf", words },
     env,
     defaultValue,
     doc,
@@ -140,10 +172,11 @@ export const text = (
   env: string,
   defaultValue: string,
   doc: string,
-  rule?: { readonly pattern: RegExp; readonly maxLength: number; readonly allowed: string },
+  rule?: TextRule,
   options: Options = {}
 ): Setting<string> =>
   setting(
+    rule === undefined ? { _tag: "text" } : { _tag: "text", rule },
     env,
     defaultValue,
     doc,
@@ -159,6 +192,7 @@ export const text = (
 /** An http(s) URL, or unset. Credentials in the URL are masked when shown. */
 export const url = (env: string, doc: string, options: Options = {}): Setting<Option.Option<string>> =>
   setting(
+    { _tag: "url" },
     env,
     Option.none(),
     doc,
@@ -180,9 +214,10 @@ export const url = (env: string, doc: string, options: Options = {}): Setting<Op
 export const secret = (
   env: string,
   doc: string,
-  rule?: { readonly test: (v: string) => boolean; readonly allowed: string }
+  rule?: SecretRule
 ): Setting<Option.Option<Redacted.Redacted<string>>> =>
   setting(
+    rule === undefined ? { _tag: "secret" } : { _tag: "secret", rule },
     env,
     Option.none(),
     doc,
@@ -198,6 +233,7 @@ export const secret = (
 /** A list of words separated by spaces or commas (`DD_PROXY_NO_PROXY` uses spaces, `NO_PROXY` commas). */
 export const wordList = (env: string, doc: string, options: Options = {}): Setting<ReadonlyArray<string>> =>
   setting(
+    { _tag: "wordList" },
     env,
     [],
     doc,

@@ -53,12 +53,12 @@ export const makeProcessMetrics = Effect.gen(function* () {
     yield* Metric.update(heapUsed, mem.heapUsed)
     yield* Metric.update(heapTotal, mem.heapTotal)
     yield* Metric.update(externalMemory, mem.external)
-    if (loop.count > 0) {
-      yield* Metric.update(loopLagMean, lagSeconds(loop.mean))
-      yield* Metric.update(loopLagP99, lagSeconds(loop.percentile(99)))
-      yield* Metric.update(loopLagMax, lagSeconds(loop.max))
-      loop.reset()
-    }
+    // No sample yet (the first scrape right after start) reads as no delay.
+    const sampled = loop.count > 0
+    yield* Metric.update(loopLagMean, sampled ? lagSeconds(loop.mean) : 0)
+    yield* Metric.update(loopLagP99, sampled ? lagSeconds(loop.percentile(99)) : 0)
+    yield* Metric.update(loopLagMax, sampled ? lagSeconds(loop.max) : 0)
+    loop.reset()
     const fds = yield* Effect.sync(() => {
       try {
         return Fs.readdirSync("/proc/self/fd").length

@@ -1,0 +1,94 @@
+// The `apiserver` readiness component: the agent is not ready until the API server answers
+// /version and /readyz, and stops being ready when /readyz fails later. It never fails the
+// agent: an unreachable API server is retried with capped, jittered exponential backoff, and
+// the logs get one warning per 30 s window (with how many attempts failed in it), not one per try.
+import { Clock, Duration, Effect, Layer, Schedule } from "effect"
+import { KubeClient, type KubeClientShape, type KubeError } from "../layers/KubeClient.ts"
+import { Health, type HealthHandle } from "./Health.ts"
+
+/** Delays between connection attempts: 1 s, 2 s, 4 s ... each ±20 %, never above 30 s. */
+export const apiServerReconnect: Schedule.Schedule<Duration.Duration> = Schedule.exponential("1 second", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(30))))
+)
+
+export interface ProbeOptions {
+  /** Between connection attempts while the API server is unreachable. */
+  readonly reconnect: Schedule.Schedule<unknown, unknown>
+  /** Between /readyz checks while connected. */
+  readonly checkEvery: Duration.Duration
+  /** At most one warning per window. */
+  readonly warnEvery: Duration.Duration
+}
+
+export const defaultProbeOptions: ProbeOptions = {
+  reconnect: apiServerReconnect,
+  checkEvery: Duration.seconds(10),
+  warnEvery: Duration.seconds(30)
+}
+
+/** Pure: whether a failure at `now` gets a warning line, given when the last one was written. */
+export const shouldWarn = (lastWarnAt: number | undefined, now: number, every: Duration.Duration): boolean =>
+  lastWarnAt === undefined || now - lastWarnAt >= Duration.toMillis(every)
+
+/**
+ * Runs forever: connect (version + readyz), mark ready, check /readyz periodically; on any
+ * failure mark not ready and reconnect with backoff.
+ */
+export const runProbe = (kube: KubeClientShape, health: HealthHandle, options: ProbeOptions = defaultProbeOptions) =>
+  Effect.gen(function* () {
+    // Warning state, local to this fiber.
+    let lastWarnAt: number | undefined
+    let failedSinceWarning = 0
+
+    const failed = (e: KubeError) =>
+      Effect.gen(function* () {
+        yield* health.set(false)
+        failedSinceWarning++
+        const now = yield* Clock.currentTimeMillis
+        if (!shouldWarn(lastWarnAt, now, options.warnEvery)) return
+        yield* Effect.logWarning("cannot reach the API server, retrying").pipe(
+          Effect.annotateLogs({
+            server: kube.server,
+            reason: e.reason,
+            error: e.message,
+            failedAttempts: failedSinceWarning
+          })
+        )
+        lastWarnAt = now
+        failedSinceWarning = 0
+      })
+
+    const connect = Effect.gen(function* () {
+      const version = yield* kube.serverVersion()
+      yield* kube.readyz()
+      return version
+    }).pipe(Effect.tapError(failed), Effect.retry(options.reconnect))
+
+    // Every `checkEvery` (the first check one period after connecting); it ends only with the
+    // first failure, which it returns.
+    const monitor = Effect.flip(Effect.schedule(kube.readyz(), Schedule.spaced(options.checkEvery)))
+
+    return yield* Effect.forever(
+      Effect.gen(function* () {
+        const version = yield* connect
+        yield* health.set(true)
+        yield* Effect.logInfo("connected to the API server").pipe(
+          Effect.annotateLogs({ server: kube.server, gitVersion: version.gitVersion })
+        )
+        lastWarnAt = undefined
+        failedSinceWarning = 0
+        yield* failed(yield* monitor)
+      })
+    )
+  }).pipe(Effect.withSpan("ApiServerProbe.run"))
+
+/** Background feature: registers the "apiserver" readiness component and keeps it current. */
+export const ApiServerProbeLive: Layer.Layer<never, never, KubeClient | Health> = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const kube = yield* KubeClient
+    const health = yield* Health
+    const handle = yield* health.register("apiserver", ["ready"])
+    yield* Effect.forkScoped(runProbe(kube, handle))
+  })
+)

@@ -1,0 +1,67 @@
+/** Runs the real `datadog-cluster-agent` entry point (from sources) as a child process. */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+export const mainScript = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
+
+/** Only what the agent needs from the parent, so a developer's DD_* never leaks into tests. */
+export const baseEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: process.env.HOME ?? "/tmp"
+})
+
+export interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Running {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<Finished>
+}
+
+/** Starts the CLI with `args` and exactly `env` (plus PATH and HOME). */
+export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Running => {
+  const child = spawn(process.execPath, [mainScript, ...args], {
+    env: { ...baseEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d
+  })
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d
+  })
+  const exited = new Promise<Finished>((resolve) => {
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+/** Runs the CLI to completion; kills it after `timeoutMs` so a hang fails the test instead of stalling it. */
+export const runCli = async (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  timeoutMs = 30_000
+): Promise<Finished> => {
+  const running = startCli(args, env)
+  const timer = setTimeout(() => running.child.kill("SIGKILL"), timeoutMs)
+  try {
+    return await running.exited
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The JSON log lines of an agent's stdout (every line must be JSON). */
+export const jsonLines = (stdout: string): ReadonlyArray<Record<string, unknown>> =>
+  stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
