@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# Datadog Cluster Agent (TypeScript). Multi-stage: build with dev dependencies, ship only the
+# compiled code and production dependencies on the Node 24 runtime, as a non-root user.
+# Works with a read-only root filesystem: the agent writes only under /etc/datadog-agent
+# (tokens, copied conf.d) and /tmp, which are volumes.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-info.ts scripts/
+COPY src src
+ARG GIT_COMMIT=""
+RUN GIT_COMMIT="$GIT_COMMIT" npm run build && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    DOCKER_DD_AGENT=true \
+    PATH="/opt/datadog-agent/bin:${PATH}"
+RUN groupadd --system --gid 10001 dd-agent \
+ && useradd --system --uid 10001 --gid dd-agent --home-dir /opt/datadog-agent --shell /usr/sbin/nologin dd-agent \
+ && mkdir -p /opt/datadog-agent/bin /etc/datadog-agent /conf.d \
+ && chown dd-agent:dd-agent /etc/datadog-agent
+WORKDIR /opt/datadog-agent
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY docker/entrypoint.sh /entrypoint.sh
+RUN ln -s /opt/datadog-agent/dist/main.js /opt/datadog-agent/bin/datadog-cluster-agent \
+ && chmod 0755 /entrypoint.sh /opt/datadog-agent/dist/main.js
+USER 10001:10001
+VOLUME ["/etc/datadog-agent", "/tmp"]
+EXPOSE 5005 5000 8443
+ENTRYPOINT ["/entrypoint.sh"]
+CMD ["datadog-cluster-agent", "start"]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Entrypoint of the Cluster Agent image, doing what the original's does:
+# - refuse to start without DD_API_KEY (or a readable DD_API_KEY_FILE);
+# - copy every *.yaml / *.yaml.default mounted under /conf.d into the configuration folder,
+#   keeping relative folders and skipping the `..`-prefixed timestamp folders of ConfigMap volumes;
+# - exec the command (`datadog-cluster-agent start` by default).
+set -euo pipefail
+
+CONF_SRC="${DD_ENTRYPOINT_CONFD_SOURCE:-/conf.d}"
+CONF_DST="${DD_ENTRYPOINT_CONFD_TARGET:-/etc/datadog-agent}"
+
+if [[ -z "${DD_API_KEY:-}" ]]; then
+  if [[ -n "${DD_API_KEY_FILE:-}" && -r "${DD_API_KEY_FILE}" ]]; then
+    DD_API_KEY="$(tr -d '[:space:]' < "$DD_API_KEY_FILE")"
+    export DD_API_KEY
+  fi
+fi
+if [[ -z "${DD_API_KEY:-}" ]]; then
+  echo "You must set an DD_API_KEY environment variable to run the Datadog Cluster Agent container" >&2
+  exit 1
+fi
+
+if [[ -d "$CONF_SRC" ]]; then
+  while IFS= read -r -d '' file; do
+    rel="${file#"$CONF_SRC"/}"
+    mkdir -p "$CONF_DST/$(dirname "$rel")"
+    cp -f "$file" "$CONF_DST/$rel"
+  done < <(find -L "$CONF_SRC" -path '*/..*' -prune -o -type f \( -name '*.yaml' -o -name '*.yaml.default' \) -print0)
+fi
+
+exec "$@"

@@ -1,0 +1,47 @@
+// No Docker engine runs here, so the image recipe is checked statically: what it copies exists,
+// and it keeps the promises the manifests rely on (ports, non-root user, entrypoint, command).
+import { existsSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const lines = readFileSync(`${root}Dockerfile`, "utf8")
+  .replace(/\\\n/g, " ")
+  .split("\n")
+  .map((l) => l.trim())
+  .filter((l) => l !== "" && !l.startsWith("#"))
+const stages = lines
+  .join("\n")
+  .split(/^FROM /m)
+  .slice(1)
+const final = `FROM ${stages.at(-1) ?? ""}`
+
+describe("Dockerfile", () => {
+  it("builds in one stage and ships from a Node 24 runtime stage", () => {
+    expect(stages).toHaveLength(2)
+    expect(final).toMatch(/^FROM node:24[-\w.]*\n/)
+    expect(stages[0]).toContain("npm ci")
+    expect(stages[0]).toContain("npm run build")
+    expect(stages[0]).toContain("npm prune --omit=dev")
+  })
+
+  it("runs as a non-root user with the original's ports, entrypoint and command", () => {
+    expect(final).toMatch(/^USER 10001:10001$/m)
+    expect(final).toMatch(/^EXPOSE 5005 5000 8443$/m)
+    expect(final).toMatch(/^ENTRYPOINT \["\/entrypoint.sh"\]$/m)
+    expect(final).toMatch(/^CMD \["datadog-cluster-agent", ?"start"\]$/m)
+  })
+
+  it("copies only files that exist in the repository", () => {
+    const sources = lines
+      .filter((l) => l.startsWith("COPY ") && !l.includes("--from="))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1))
+    expect(sources.length).toBeGreaterThan(3)
+    for (const source of sources) expect(existsSync(`${root}${source}`), source).toBe(true)
+  })
+
+  it("the build context leaves out dependencies, outputs and tests", () => {
+    const ignored = readFileSync(`${root}.dockerignore`, "utf8").split("\n")
+    for (const entry of ["node_modules", "dist", ".git", "test"]) expect(ignored).toContain(entry)
+  })
+})

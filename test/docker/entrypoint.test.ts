@@ -1,0 +1,78 @@
+import { execFile } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const entrypoint = fileURLToPath(new URL("../../docker/entrypoint.sh", import.meta.url))
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      "bash",
+      [entrypoint, ...args],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), stdout, stderr })
+    )
+  })
+
+const dirs = () => {
+  const root = mkdtempSync(join(tmpdir(), "dca-entrypoint-"))
+  const src = join(root, "conf.d")
+  const dst = join(root, "etc")
+  mkdirSync(src)
+  mkdirSync(dst)
+  return { src, dst, env: { DD_ENTRYPOINT_CONFD_SOURCE: src, DD_ENTRYPOINT_CONFD_TARGET: dst } }
+}
+
+describe("docker/entrypoint.sh", () => {
+  it("exits 1 with the original's message when DD_API_KEY is empty", async () => {
+    const { env } = dirs()
+    for (const key of [{}, { DD_API_KEY: "" }]) {
+      const r = await run(["echo", "started"], { ...env, ...key })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toBe("")
+      expect(r.stderr.trim()).toBe(
+        "You must set an DD_API_KEY environment variable to run the Datadog Cluster Agent container"
+      )
+    }
+  })
+
+  it("execs the command with its arguments when the API key is set", async () => {
+    const { env } = dirs()
+    const r = await run(["sh", "-c", 'printf "%s|" "$0" "$1" "$DD_API_KEY"', "a b", "c"], {
+      ...env,
+      DD_API_KEY: "k".repeat(32)
+    })
+    expect(r).toEqual({ code: 0, stdout: `a b|c|${"k".repeat(32)}|`, stderr: "" })
+  })
+
+  it("accepts a readable DD_API_KEY_FILE", async () => {
+    const { src, env } = dirs()
+    const file = join(src, "..", "api_key")
+    writeFileSync(file, `${"f".repeat(32)}\n`)
+    const r = await run(["sh", "-c", 'echo "$DD_API_KEY"'], { ...env, DD_API_KEY_FILE: file })
+    expect(r.stdout).toBe(`${"f".repeat(32)}\n`)
+  })
+
+  it("copies *.yaml and *.yaml.default from /conf.d keeping folders, skipping ConfigMap timestamp folders", async () => {
+    const { src, dst, env } = dirs()
+    mkdirSync(join(src, "kubernetes_apiserver.d"))
+    writeFileSync(join(src, "kubernetes_apiserver.d", "conf.yaml.default"), "instances: [{}]\n")
+    writeFileSync(join(src, "datadog-cluster.yaml"), "log_level: debug\n")
+    writeFileSync(join(src, "notes.txt"), "not configuration\n")
+    // A ConfigMap volume: files are links into a `..<timestamp>` folder.
+    mkdirSync(join(src, "..2026_11_27_00_00_00.1"))
+    writeFileSync(join(src, "..2026_11_27_00_00_00.1", "custom.yaml"), "a: 1\n")
+    symlinkSync(join(src, "..2026_11_27_00_00_00.1", "custom.yaml"), join(src, "custom.yaml"))
+    const r = await run(["true"], { ...env, DD_API_KEY: "k" })
+    expect(r.code).toBe(0)
+    expect(readFileSync(join(dst, "kubernetes_apiserver.d", "conf.yaml.default"), "utf8")).toBe("instances: [{}]\n")
+    expect(readFileSync(join(dst, "datadog-cluster.yaml"), "utf8")).toBe("log_level: debug\n")
+    expect(readFileSync(join(dst, "custom.yaml"), "utf8")).toBe("a: 1\n")
+    expect(existsSync(join(dst, "notes.txt"))).toBe(false)
+    expect(existsSync(join(dst, "..2026_11_27_00_00_00.1"))).toBe(false)
+  })
+})
