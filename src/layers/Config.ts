@@ -55,7 +55,7 @@ export const settings = {
   // Credentials and Datadog endpoints
   apiKey: secret("DD_API_KEY", "Datadog API key; required by `start`"),
   appKey: secret("DD_APP_KEY", "Datadog application key; needed to query metrics for the external metrics provider"),
-  site: text("DD_SITE", "datadoghq.com", "Datadog site; the API is https://api.<site>", siteRule),
+  site: text("DD_SITE", "datadoghq.com", "Datadog site; the API is `https://api.<site>`", siteRule),
   ddUrl: url("DD_DD_URL", "Datadog API base URL; overrides DD_SITE (legacy name DD_URL)", { aliases: ["DD_URL"] }),
   hostname: text("DD_HOSTNAME", "", "Host name reported to Datadog; empty = the machine's host name", hostnameRule),
   clusterName: text("DD_CLUSTER_NAME", "", "Kubernetes cluster name, appended to event hosts", clusterNameRule),
