@@ -3,15 +3,19 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { Command } from "effect/cli"
 import { AuthTokens } from "../layers/AuthTokens.ts"
+import { KubeClient } from "../layers/KubeClient.ts"
 import { ClusterAgentConfig, type ClusterAgentConfigShape, configRows, derivedRows } from "../layers/Config.ts"
 import { loggingLayer } from "../layers/Logging.ts"
+import { ApiServerProbeLive } from "../services/ApiServerProbe.ts"
 import { Health } from "../services/Health.ts"
 import { TelemetryLive } from "../services/Telemetry.ts"
 import { versionString } from "../version.ts"
 import { CliExit } from "./CliExit.ts"
 
 /** Every feature of the agent, with the shared services they use. */
-export const AgentLive = TelemetryLive.pipe(Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer)))
+export const AgentLive = Layer.mergeAll(TelemetryLive, ApiServerProbeLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer))
+)
 
 /** The effective configuration as log annotations: variable → shown value (secrets masked). */
 const configAnnotations = (config: ClusterAgentConfigShape) => ({

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { jsonLines, runCli, startCli } from "../support/agentProcess.ts"
+import { useCluster } from "../support/cluster.ts"
 import { freePorts } from "../support/controlPlane/ports.ts"
 import { parsePrometheus, sampleValue } from "../support/prometheus.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -109,6 +110,8 @@ describe("--help", () => {
 })
 
 describe("start", () => {
+  const cluster = useCluster()
+
   it("without DD_API_KEY exits non-zero with the original's message", async () => {
     const dir = tempDir()
     const r = await runCli(["start"], { DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token") })
@@ -131,6 +134,19 @@ describe("start", () => {
     ])
   })
 
+  it("with a missing kubeconfig exits 1 saying which file", async () => {
+    const dir = tempDir()
+    const r = await runCli(["start"], {
+      DD_API_KEY: secrets.DD_API_KEY,
+      DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token"),
+      DD_KUBERNETES_KUBECONFIG_PATH: join(dir, "missing-kubeconfig")
+    })
+    expect(r.code).toBe(1)
+    const errors = jsonLines(r.stdout).filter((l) => l.level === "ERROR")
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0]?.message)).toContain(`DD_KUBERNETES_KUBECONFIG_PATH=${join(dir, "missing-kubeconfig")}`)
+  })
+
   it("serves /metrics and the probes until SIGTERM, then exits 0; secrets never reach the logs", async () => {
     const dir = tempDir()
     const [cmdPort, metricsPort, healthPort] = await freePorts(3)
@@ -140,20 +156,22 @@ describe("start", () => {
       DD_METRICS_PORT: String(metricsPort),
       DD_HEALTH_PORT: String(healthPort),
       DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token"),
+      DD_KUBERNETES_KUBECONFIG_PATH: cluster.kubeconfigPath,
       DD_LOG_LEVEL: "debug"
     })
     try {
-      const live = await waitFor(
+      const ready = await waitFor(
         async () => {
-          const res = await fetch(`http://127.0.0.1:${healthPort}/live`)
+          const res = await fetch(`http://127.0.0.1:${healthPort}/ready`)
           return res.status === 200 ? ((await res.json()) as unknown) : undefined
         },
-        { what: "/live to answer 200", timeoutMs: 20_000 }
+        { what: "/ready to answer 200", timeoutMs: 20_000 }
       )
-      expect(live).toEqual({ Healthy: ["cluster-agent"], Unhealthy: [] })
-      for (const probe of ["ready", "startup"]) {
+      expect(ready).toEqual({ Healthy: ["apiserver", "cluster-agent"], Unhealthy: [] })
+      for (const probe of ["live", "startup"]) {
         const res = await fetch(`http://127.0.0.1:${healthPort}/${probe}`)
         expect(res.status).toBe(200)
+        expect(await res.json()).toEqual({ Healthy: ["cluster-agent"], Unhealthy: [] })
       }
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
       expect(metrics.status).toBe(200)
@@ -172,6 +190,9 @@ describe("start", () => {
     expect(done.code).toBe(0)
     const logs = jsonLines(done.stdout)
     expect(logs.map((l) => l.message)).toContain("stopping cluster agent")
+    expect(logs.find((l) => l.message === "connected to the API server")?.annotations).toMatchObject({
+      server: cluster.server
+    })
     const startLine = logs.find((l) => String(l.message).startsWith("starting Datadog Cluster Agent"))
     expect(startLine?.annotations).toMatchObject({ config: { DD_API_KEY: "********", DD_LOG_LEVEL: "debug" } })
     for (const value of Object.values(secrets)) expect(done.stdout + done.stderr).not.toContain(value)

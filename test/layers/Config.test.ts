@@ -234,11 +234,11 @@ const invalidRaw = (s: Setting<unknown>): fc.Arbitrary<string> | undefined => {
     case "oneOf":
       return fc.stringMatching(/^[a-z]{1,10}$/).filter((w) => !k.words.includes(w))
     case "text":
-      return k.rule === undefined ? undefined : fc.stringMatching(/^[A-Z!@#$%^&*(){}]{1,10}$/)
+      return k.rule === undefined ? undefined : fc.stringMatching(/^[!@#$%^&*(){}]{1,10}$/)
     case "url":
       return fc.oneof(fc.constant("not a url"), fc.constant("ftp://x.example"), fc.stringMatching(/^[a-z]{1,8}$/))
     case "secret":
-      return k.rule === undefined ? undefined : fc.stringMatching(/^[A-Za-z0-9]{8,31}$/)
+      return k.rule === undefined ? undefined : fc.stringMatching(/^[A-Za-z0-9]{5,28}$/).map((v) => `Zq7${v}`)
     case "wordList":
       return undefined
   }

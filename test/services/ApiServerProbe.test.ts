@@ -1,0 +1,289 @@
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Layer, Logger, References, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { ClusterAgentConfig } from "../../src/layers/Config.ts"
+import { KubeClient, type KubeClientShape, KubeError } from "../../src/layers/KubeClient.ts"
+import { ApiServerProbeLive, runProbe, shouldWarn } from "../../src/services/ApiServerProbe.ts"
+import { Health } from "../../src/services/Health.ts"
+import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { waitFor } from "../support/waitFor.ts"
+
+interface LogLine {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+const captureLogs = () => {
+  const lines: Array<LogLine> = []
+  const logger = Logger.make(({ logLevel, message, fiber }) => {
+    lines.push({
+      level: logLevel,
+      message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
+      annotations: fiber.getRef(References.CurrentLogAnnotations)
+    })
+  })
+  return { lines, layer: Logger.layer([logger]) }
+}
+
+const unused = (name: string) => () => Effect.die(`fake KubeClient: ${name} is not used by the probe`)
+
+/** A KubeClient whose /version and /readyz answer from switches, recording when they were called. */
+const fakeKube = () => {
+  const state = {
+    versionUp: false,
+    readyzUp: false,
+    versionCalls: [] as Array<number>,
+    readyzCalls: [] as Array<number>
+  }
+  const down = (path: string) =>
+    new KubeError({ reason: "Transport", verb: "GET", path, detail: "connect ECONNREFUSED 10.0.0.1:443" })
+  const kube: KubeClientShape = {
+    server: "https://10.0.0.1:443",
+    credentialsSource: "fake",
+    serverVersion: () =>
+      Effect.gen(function* () {
+        state.versionCalls.push(yield* Clock.currentTimeMillis)
+        if (!state.versionUp) return yield* down("/version")
+        return { major: "1", minor: "34", gitVersion: "v1.34.4" }
+      }),
+    readyz: () =>
+      Effect.gen(function* () {
+        state.readyzCalls.push(yield* Clock.currentTimeMillis)
+        if (!state.readyzUp) return yield* down("/readyz")
+        return "ok"
+      }),
+    get: unused("get"),
+    create: unused("create"),
+    replace: unused("replace"),
+    delete: unused("delete"),
+    list: unused("list"),
+    listAll: () => Stream.die("unused"),
+    watch: () => Stream.die("unused"),
+    getConfigMap: unused("getConfigMap"),
+    createConfigMap: unused("createConfigMap"),
+    replaceConfigMap: unused("replaceConfigMap"),
+    getLease: unused("getLease"),
+    createLease: unused("createLease"),
+    replaceLease: unused("replaceLease"),
+    getNamespace: unused("getNamespace"),
+    listComponentStatuses: unused("listComponentStatuses"),
+    createTokenReview: unused("createTokenReview"),
+    createSubjectAccessReview: unused("createSubjectAccessReview"),
+    createSelfSubjectAccessReview: unused("createSelfSubjectAccessReview"),
+    createEvent: unused("createEvent"),
+    connections: Effect.succeed({ active: 0, idle: 0 })
+  }
+  return { kube, state, up: (on: boolean) => Object.assign(state, { versionUp: on, readyzUp: on }) }
+}
+
+/** Moves the test clock forward in small steps, letting the probe run between them. */
+const advance = (total: Duration.Input, step: Duration.Input = "100 millis") =>
+  Effect.gen(function* () {
+    const steps = Math.round(
+      Duration.toMillis(Duration.fromInputUnsafe(total)) / Duration.toMillis(Duration.fromInputUnsafe(step))
+    )
+    for (let i = 0; i < steps; i++) {
+      yield* Effect.yieldNow
+      yield* TestClock.adjust(step)
+    }
+    yield* Effect.yieldNow
+  })
+
+const startProbe = (kube: KubeClientShape) =>
+  Effect.gen(function* () {
+    const health = yield* Health.make
+    const handle = yield* health.register("apiserver", ["ready"])
+    const fiber = yield* Effect.forkChild(runProbe(kube, handle))
+    yield* Effect.yieldNow
+    const ready = Effect.map(health.report("ready"), (r) => r.Healthy.includes("apiserver"))
+    return { fiber, ready }
+  })
+
+const deltas = (times: ReadonlyArray<number>) => times.slice(1).map((t, i) => t - (times[i] ?? 0))
+
+describe("ApiServerProbe (fake API server, test clock)", () => {
+  it.effect("retries with exponential, jittered backoff capped at 30 s, not ready meanwhile", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const { kube, state } = fakeKube()
+      const { fiber, ready } = yield* startProbe(kube)
+      yield* advance("300 seconds")
+      expect(yield* ready).toBe(false)
+      const gaps = deltas(state.versionCalls)
+      expect(gaps.length).toBeGreaterThan(10)
+      // Attempt i waits 2^i s ±20 % (measured to the 100 ms step), never more than 30 s.
+      gaps.slice(0, 5).forEach((gap, i) => {
+        expect(gap).toBeGreaterThanOrEqual(0.8 * 1000 * 2 ** i - 100)
+        expect(gap).toBeLessThanOrEqual(1.2 * 1000 * 2 ** i + 100)
+      })
+      for (const gap of gaps) expect(gap).toBeLessThanOrEqual(30_000 + 100)
+      for (const gap of gaps.slice(6)) expect(gap).toBeGreaterThanOrEqual(30_000 - 100)
+      expect(fiber.pollUnsafe()).toBeUndefined()
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("logs one warning per 30 s window, counting the failed attempts", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const { kube, state } = fakeKube()
+      yield* startProbe(kube)
+      yield* advance("200 seconds")
+      const warnings = logs.lines.filter((l) => l.level === "Warn")
+      expect(warnings[0]).toMatchObject({
+        message: "cannot reach the API server, retrying",
+        annotations: {
+          server: "https://10.0.0.1:443",
+          reason: "Transport",
+          error: "GET /version: Transport: connect ECONNREFUSED 10.0.0.1:443",
+          failedAttempts: 1
+        }
+      })
+      expect(warnings.length).toBeLessThan(state.versionCalls.length)
+      expect(warnings.length).toBeLessThanOrEqual(Math.ceil(200 / 30) + 1)
+      // Every attempt is accounted for by exactly one warning line.
+      const counted = warnings.reduce((n, w) => n + Number(w.annotations.failedAttempts), 0)
+      expect(counted).toBeLessThanOrEqual(state.versionCalls.length)
+      expect(counted).toBeGreaterThanOrEqual(state.versionCalls.length - 3)
+      expect(logs.lines.filter((l) => l.level !== "Warn")).toEqual([])
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("becomes ready once reachable, checks /readyz every 10 s, and drops and recovers readiness", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const { kube, state, up } = fakeKube()
+      const { fiber, ready } = yield* startProbe(kube)
+      yield* advance("5 seconds")
+      expect(yield* ready).toBe(false)
+
+      up(true)
+      yield* advance("5 seconds")
+      expect(yield* ready).toBe(true)
+      const connected = logs.lines.filter((l) => l.message === "connected to the API server")
+      expect(connected).toHaveLength(1)
+      expect(connected[0]).toMatchObject({
+        level: "Info",
+        annotations: { gitVersion: "v1.34.4", server: "https://10.0.0.1:443" }
+      })
+
+      // While connected: /readyz every 10 s, /version not again.
+      const versionCalls = state.versionCalls.length
+      const readyzBefore = state.readyzCalls.length
+      yield* advance("60 seconds")
+      expect(state.versionCalls.length).toBe(versionCalls)
+      expect(state.readyzCalls.length - readyzBefore).toBe(6)
+      // (Times carry the fractional milliseconds of the jittered reconnect delay.)
+      expect(deltas(state.readyzCalls.slice(readyzBefore)).map(Math.round)).toEqual([
+        10_000, 10_000, 10_000, 10_000, 10_000
+      ])
+
+      // The API server stops being ready: readiness drops at the next check, with a warning.
+      const warnings = logs.lines.filter((l) => l.level === "Warn").length
+      state.readyzUp = false
+      yield* advance("10 seconds")
+      expect(yield* ready).toBe(false)
+      expect(logs.lines.filter((l) => l.level === "Warn").length).toBe(warnings + 1)
+      expect(logs.lines.at(-1)?.annotations.error).toBe("GET /readyz: Transport: connect ECONNREFUSED 10.0.0.1:443")
+
+      // It comes back: ready again, announced once more.
+      state.readyzUp = true
+      yield* advance("5 seconds")
+      expect(yield* ready).toBe(true)
+      expect(logs.lines.filter((l) => l.message === "connected to the API server")).toHaveLength(2)
+      expect(fiber.pollUnsafe()).toBeUndefined()
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it("shouldWarn: first failure, then once per window", () => {
+    const every = Duration.seconds(30)
+    expect(shouldWarn(undefined, 5, every)).toBe(true)
+    expect(shouldWarn(1_000, 30_999, every)).toBe(false)
+    expect(shouldWarn(1_000, 31_000, every)).toBe(true)
+  })
+})
+
+/**
+ * A dead API server: a TCP port that accepts and at once drops every connection (counting
+ * them, so the test sees the probe keep trying), and a kubeconfig pointing at it.
+ */
+const deadApiServer = async () => {
+  const connections = { count: 0 }
+  const server = Net.createServer((socket) => {
+    connections.count++
+    socket.destroy()
+  })
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as Net.AddressInfo).port))
+  )
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "dca-probe-"))
+  const kubeconfigPath = Path.join(dir, "kubeconfig")
+  Fs.writeFileSync(
+    kubeconfigPath,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      `clusters: [{ name: dead, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]`,
+      "users: [{ name: u, user: { token: t } }]",
+      "contexts: [{ name: c, context: { cluster: dead, user: u } }]",
+      "current-context: c",
+      ""
+    ].join("\n")
+  )
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()))
+  return { kubeconfigPath, connections, close }
+}
+
+describe.runIf(clusterAvailable)("ApiServerProbe (real control plane)", () => {
+  const cluster = useCluster()
+
+  const withProbe = (kubeconfigPath: string) => {
+    const logs = captureLogs()
+    const layer = ApiServerProbeLive.pipe(
+      Layer.provideMerge(Health.layer),
+      Layer.provideMerge(KubeClient.layer),
+      Layer.provide(ClusterAgentConfig.fromEnv({ DD_KUBERNETES_KUBECONFIG_PATH: kubeconfigPath })),
+      Layer.provide(logs.layer)
+    )
+    return { logs, layer }
+  }
+
+  it.live("becomes ready against the running API server", () => {
+    const { logs, layer } = withProbe(cluster.kubeconfigPath)
+    return Effect.gen(function* () {
+      const health = yield* Health
+      yield* Effect.promise(() =>
+        waitFor(async () => (await Effect.runPromise(health.report("ready"))).Healthy.includes("apiserver"), {
+          what: "apiserver to be ready"
+        })
+      )
+      const connected = logs.lines.find((l) => l.message === "connected to the API server")
+      expect(connected?.annotations.gitVersion).toMatch(/^v1\.\d+\.\d+/)
+      expect(connected?.annotations.server).toBe(cluster.server)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("stays alive and not ready against a dead address, retrying quietly", () =>
+    Effect.gen(function* () {
+      const dead = yield* Effect.acquireRelease(Effect.promise(deadApiServer), (d) => Effect.promise(d.close))
+      const { logs, layer } = withProbe(dead.kubeconfigPath)
+      yield* Effect.gen(function* () {
+        const health = yield* Health
+        const kube = yield* KubeClient
+        // Attempts at about 0 s, 1 s and 3 s (backoff with jitter).
+        yield* Effect.promise(() => waitFor(() => dead.connections.count >= 3, { what: "three connection attempts" }))
+        const report = yield* health.report("ready")
+        expect(report.Unhealthy).toContain("apiserver")
+        // The first failure is logged at once; later ones in the same 30 s window are not.
+        const warnings = logs.lines.filter((l) => l.level === "Warn")
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]?.annotations).toMatchObject({ reason: "Transport", server: kube.server })
+        expect(String(warnings[0]?.annotations.error)).toMatch(/^GET \/version: Transport: /)
+      }).pipe(Effect.provide(layer))
+    })
+  )
+})
