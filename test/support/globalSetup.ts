@@ -1,0 +1,28 @@
+/**
+ * vitest global setup (runs once per `vitest run`, in the main process).
+ *
+ * Unless DCA_TEST_CONTROL_PLANE=0 it makes sure the control-plane binaries exist (a cold
+ * build takes 10-25 min; global setup has no timeout, test hooks do) and starts the control
+ * endpoint through which test files reach ONE shared control plane. The control plane itself
+ * starts on the first `useCluster()` (test/support/cluster.ts), so runs without cluster
+ * tests do not pay for it. Teardown stops it and removes its temp dir.
+ */
+import type { TestProject } from "vitest/node"
+import { ensureBinaries } from "./controlPlane/binaries.ts"
+import { startControlServer } from "./controlPlane/controlServer.ts"
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.DCA_TEST_CONTROL_PLANE === "0") {
+    project.provide("dcaControlPlane", null)
+    return async () => {}
+  }
+  await ensureBinaries()
+  const control = await startControlServer({
+    // Watches are then served by etcd, so `compactEtcd()` alone makes a watch from an old
+    // resourceVersion fail with 410 Gone, without restarting the apiserver under the feet
+    // of other test files (with the watch cache on, only a restart of the cache does that).
+    watchCache: false
+  })
+  project.provide("dcaControlPlane", { url: control.url, token: control.token })
+  return control.close
+}
