@@ -3,14 +3,12 @@
 // agent: an unreachable API server is retried with capped, jittered exponential backoff, and
 // the logs get one warning per 30 s window (with how many attempts failed in it), not one per try.
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
+import { reconnectBackoff } from "../lib/backoff.ts"
 import { KubeClient, type KubeClientShape, type KubeError } from "../layers/KubeClient.ts"
 import { Health, type HealthHandle } from "./Health.ts"
 
-/** Delays between connection attempts: 1 s, 2 s, 4 s ... each ±20 %, never above 30 s. */
-export const apiServerReconnect: Schedule.Schedule<Duration.Duration> = Schedule.exponential("1 second", 2).pipe(
-  Schedule.jittered,
-  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(30))))
-)
+/** Delays between connection attempts: the agent's shared reconnect policy (1 s doubling to 30 s, jittered). */
+export const apiServerReconnect = reconnectBackoff
 
 export interface ProbeOptions {
   /** Between connection attempts while the API server is unreachable. */
