@@ -3,8 +3,8 @@
 // agent: an unreachable API server is retried with capped, jittered exponential backoff, and
 // the logs get one warning per 30 s window (with how many attempts failed in it), not one per try.
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
-import { reconnectBackoff } from "../lib/backoff.ts"
 import { KubeClient, type KubeClientShape, type KubeError } from "../layers/KubeClient.ts"
+import { reconnectBackoff } from "../lib/backoff.ts"
 import { Health, type HealthHandle } from "./Health.ts"
 
 /** Delays between connection attempts: the agent's shared reconnect policy (1 s doubling to 30 s, jittered). */

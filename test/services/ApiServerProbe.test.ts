@@ -3,34 +3,15 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Layer, Logger, References, Stream } from "effect"
-import { TestClock } from "effect/testing"
+import { Clock, Duration, Effect, Layer } from "effect"
 import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { KubeClient, type KubeClientShape, KubeError } from "../../src/layers/KubeClient.ts"
 import { ApiServerProbeLive, runProbe, shouldWarn } from "../../src/services/ApiServerProbe.ts"
 import { Health } from "../../src/services/Health.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { advance, captureLogs } from "../support/effectTest.ts"
+import { fakeKubeClient } from "../support/fakeKubeClient.ts"
 import { waitFor } from "../support/waitFor.ts"
-
-interface LogLine {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-const captureLogs = () => {
-  const lines: Array<LogLine> = []
-  const logger = Logger.make(({ logLevel, message, fiber }) => {
-    lines.push({
-      level: logLevel,
-      message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
-      annotations: fiber.getRef(References.CurrentLogAnnotations)
-    })
-  })
-  return { lines, layer: Logger.layer([logger]) }
-}
-
-const unused = (name: string) => () => Effect.die(`fake KubeClient: ${name} is not used by the probe`)
 
 /** A KubeClient whose /version and /readyz answer from switches, recording when they were called. */
 const fakeKube = () => {
@@ -42,9 +23,8 @@ const fakeKube = () => {
   }
   const down = (path: string) =>
     new KubeError({ reason: "Transport", verb: "GET", path, detail: "connect ECONNREFUSED 10.0.0.1:443" })
-  const kube: KubeClientShape = {
+  const kube: KubeClientShape = fakeKubeClient({
     server: "https://10.0.0.1:443",
-    credentialsSource: "fake",
     serverVersion: () =>
       Effect.gen(function* () {
         state.versionCalls.push(yield* Clock.currentTimeMillis)
@@ -56,43 +36,10 @@ const fakeKube = () => {
         state.readyzCalls.push(yield* Clock.currentTimeMillis)
         if (!state.readyzUp) return yield* down("/readyz")
         return "ok"
-      }),
-    get: unused("get"),
-    create: unused("create"),
-    replace: unused("replace"),
-    delete: unused("delete"),
-    list: unused("list"),
-    listAll: () => Stream.die("unused"),
-    watch: () => Stream.die("unused"),
-    getConfigMap: unused("getConfigMap"),
-    createConfigMap: unused("createConfigMap"),
-    replaceConfigMap: unused("replaceConfigMap"),
-    getLease: unused("getLease"),
-    createLease: unused("createLease"),
-    replaceLease: unused("replaceLease"),
-    getNamespace: unused("getNamespace"),
-    listComponentStatuses: unused("listComponentStatuses"),
-    createTokenReview: unused("createTokenReview"),
-    createSubjectAccessReview: unused("createSubjectAccessReview"),
-    createSelfSubjectAccessReview: unused("createSelfSubjectAccessReview"),
-    createEvent: unused("createEvent"),
-    connections: Effect.succeed({ active: 0, idle: 0 })
-  }
+      })
+  })
   return { kube, state, up: (on: boolean) => Object.assign(state, { versionUp: on, readyzUp: on }) }
 }
-
-/** Moves the test clock forward in small steps, letting the probe run between them. */
-const advance = (total: Duration.Input, step: Duration.Input = "100 millis") =>
-  Effect.gen(function* () {
-    const steps = Math.round(
-      Duration.toMillis(Duration.fromInputUnsafe(total)) / Duration.toMillis(Duration.fromInputUnsafe(step))
-    )
-    for (let i = 0; i < steps; i++) {
-      yield* Effect.yieldNow
-      yield* TestClock.adjust(step)
-    }
-    yield* Effect.yieldNow
-  })
 
 const startProbe = (kube: KubeClientShape) =>
   Effect.gen(function* () {
