@@ -7,13 +7,17 @@ import { ClusterAgentConfig, type ClusterAgentConfigShape, configRows, derivedRo
 import { KubeClient } from "../layers/KubeClient.ts"
 import { loggingLayer } from "../layers/Logging.ts"
 import { ApiServerProbeLive } from "../services/ApiServerProbe.ts"
+import { ClusterId } from "../services/ClusterId.ts"
 import { Health } from "../services/Health.ts"
+import { MetadataMapper } from "../services/MetadataMapper.ts"
+import { NodeAgentApi } from "../services/NodeAgentApi.ts"
 import { TelemetryLive } from "../services/Telemetry.ts"
 import { versionString } from "../version.ts"
 import { CliExit } from "./CliExit.ts"
 
 /** Every feature of the agent, with the shared services they use. */
-export const AgentLive = Layer.mergeAll(TelemetryLive, ApiServerProbeLive).pipe(
+export const AgentLive = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer).pipe(
+  Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer)),
   Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer))
 )
 

@@ -73,6 +73,16 @@ export const settings = {
     "/etc/datadog-agent/auth_token",
     "Local token file the CLI uses to call the running agent (created by `start`, mode 0600)"
   ),
+  clusterTrustChainCaCert: text(
+    "DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH",
+    "",
+    "CA certificate (PEM) that issues the command port's certificate; empty = self-signed"
+  ),
+  clusterTrustChainCaKey: text(
+    "DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH",
+    "",
+    "Private key (PEM) of that CA; set both or neither"
+  ),
   serviceName: text(
     "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME",
     "datadog-cluster-agent",
@@ -277,6 +287,13 @@ export const parseEnv = (
   }
   const parsed = { values: values as Settings, sources: sources as Parsed["sources"] }
   problems.push(...portConflicts(parsed.values, invalid))
+  if ((parsed.values.clusterTrustChainCaCert === "") !== (parsed.values.clusterTrustChainCaKey === "")) {
+    const missing =
+      parsed.values.clusterTrustChainCaCert === "" ? settings.clusterTrustChainCaCert : settings.clusterTrustChainCaKey
+    const other =
+      missing === settings.clusterTrustChainCaCert ? settings.clusterTrustChainCaKey : settings.clusterTrustChainCaCert
+    problems.push(`${missing.env}: must be set when ${other.env} is set`)
+  }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, parsed }
 }
 
@@ -308,6 +325,8 @@ export interface ClusterAgentConfigShape extends Settings {
   readonly effectiveNamespace: string
   /** `DD_DD_URL`, else `https://api.<DD_SITE>`. */
   readonly apiBaseUrl: string
+  /** The agent's own namespace: the service account's, else the resources namespace. */
+  readonly podNamespace: string
   /** The file holding the cluster token when `DD_CLUSTER_AGENT_AUTH_TOKEN` is empty. */
   readonly clusterTokenFilePath: string
   /** The leader identity: `DD_POD_NAME`, else the host name. */
@@ -336,20 +355,18 @@ export const resolve = (env: Env, machine: MachineFacts): ClusterAgentConfigShap
   if (!result.ok) return new ConfigError({ problems: result.problems })
   const v = result.parsed.values
   const effectiveHostname = v.hostname !== "" ? v.hostname : machine.hostname
+  const serviceAccountNamespace = Option.filter(
+    Option.map(machine.serviceAccountNamespace, (ns) => ns.trim()),
+    (ns) => ns !== ""
+  )
+  const effectiveNamespace =
+    v.resourcesNamespace !== "" ? v.resourcesNamespace : Option.getOrElse(serviceAccountNamespace, () => "default")
   return {
     ...v,
     sources: result.parsed.sources,
     effectiveHostname,
-    effectiveNamespace:
-      v.resourcesNamespace !== ""
-        ? v.resourcesNamespace
-        : Option.getOrElse(
-            Option.filter(
-              Option.map(machine.serviceAccountNamespace, (ns) => ns.trim()),
-              (ns) => ns !== ""
-            ),
-            () => "default"
-          ),
+    effectiveNamespace,
+    podNamespace: Option.getOrElse(serviceAccountNamespace, () => effectiveNamespace),
     apiBaseUrl: Option.getOrElse(v.ddUrl, () => `https://api.${v.site}`).replace(/\/+$/, ""),
     clusterTokenFilePath: Path.join(Path.dirname(v.authTokenFilePath), "cluster_agent.auth_token"),
     identity: v.podName !== "" ? v.podName : effectiveHostname
@@ -418,6 +435,7 @@ export const configRows = (config: ClusterAgentConfigShape): ReadonlyArray<Confi
 export const derivedRows = (config: ClusterAgentConfigShape): ReadonlyArray<readonly [string, string]> => [
   ["hostname", config.effectiveHostname],
   ["resources namespace", config.effectiveNamespace],
+  ["pod namespace", config.podNamespace],
   ["Datadog API", config.apiBaseUrl],
   ["cluster token file", config.clusterTokenFilePath],
   ["leader identity", config.identity]

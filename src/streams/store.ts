@@ -26,6 +26,8 @@ export interface StoreReader<T> {
   readonly values: () => IterableIterator<T>
   /** True once a first complete list has been swapped in. */
   readonly synced: () => boolean
+  /** The current objects by key: a read-only view of the live map (a relist swaps in a new one). */
+  readonly snapshot: () => ReadonlyMap<string, T>
 }
 
 export class Store<T> implements StoreReader<T> {
@@ -44,7 +46,7 @@ export class Store<T> implements StoreReader<T> {
   size = (): number => this.live.size
   values = (): IterableIterator<T> => this.live.values()
   synced = (): boolean => this.isSynced
-  /** The current objects by key (read-only; replaced, never mutated, by a relist). */
+  /** The current objects by key: a read-only view of the live map (a relist swaps in a new one). */
   snapshot = (): ReadonlyMap<string, T> => this.live
 
   /** Applies one watcher event; returns what readers can now see changed (if anything). */

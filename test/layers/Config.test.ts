@@ -174,6 +174,15 @@ describe("validation", () => {
     ).toEqual(["DD_EXTERNAL_METRICS_PROVIDER_PORT: port 5000 is already used by DD_METRICS_PORT; ports must differ"])
   })
 
+  it("the cluster CA certificate and key go together", () => {
+    expect(problemsOf({ DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: "/ca.pem" })).toEqual([
+      "DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: must be set when DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH is set"
+    ])
+    expect(problemsOf({ DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: "/ca.key" })).toEqual([
+      "DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: must be set when DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH is set"
+    ])
+  })
+
   it.each(["true", "TRUE", "1", " True "])("%j is true", (raw) => {
     expect(ok({ DD_LEADER_ELECTION: raw }).values.leaderElection).toBe(true)
   })
@@ -259,13 +268,19 @@ describe("every variable", () => {
     }
   )
 
+  // Variables that only make sense together with another one.
+  const companions: Record<string, Record<string, string>> = {
+    DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: { DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: "/ca/key.pem" },
+    DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: { DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: "/ca/cert.pem" }
+  }
+
   it.each(entries)("%s: a valid value is read, shown and read back to the same value", (key, s) => {
     fc.assert(
       fc.property(validRaw(s), (raw) => {
-        const first = ok({ [s.env]: raw })
+        const first = ok({ [s.env]: raw, ...companions[s.env] })
         expect(first.sources[key]).toEqual({ kind: "env", variable: s.env })
         if (s.secret) return
-        const again = ok({ [s.env]: s.show(first.values[key]) })
+        const again = ok({ [s.env]: s.show(first.values[key]), ...companions[s.env] })
         expect(again.values[key]).toEqual(first.values[key])
       }),
       { numRuns: 50 }

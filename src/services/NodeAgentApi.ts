@@ -1,0 +1,157 @@
+// The command port (DD_CLUSTER_AGENT_CMD_PORT, 5005): HTTPS only, TLS >= 1.2, HTTP/1.1 for node
+// agents and the CLI, and HTTP/2 on the same socket so that gRPC calls of the newest node agents
+// get a proper gRPC UNIMPLEMENTED and they fall back to polling (contract §1.1). Requests are
+// answered from memory by the pure handler in nodeAgentApi/handlers.ts; the API server is never
+// called per request (the cluster ID is read once and cached).
+import * as Http2 from "node:http2"
+import type { Socket } from "node:net"
+import { Context, Effect, Layer, Metric, Redacted, Schema } from "effect"
+import { AuthTokens } from "../layers/AuthTokens.ts"
+import { ClusterAgentConfig } from "../layers/Config.ts"
+import { version } from "../version.ts"
+import { ClusterId } from "./ClusterId.ts"
+import { MetadataMapper } from "./MetadataMapper.ts"
+import { digest } from "./nodeAgentApi/auth.ts"
+import { makeServingCertificate } from "./nodeAgentApi/certificate.ts"
+import { type ApiResponse, type ApiSources, handle, textError } from "./nodeAgentApi/handlers.ts"
+
+export class NodeAgentApiError extends Schema.TaggedError<NodeAgentApiError>()("NodeAgentApiError", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+const apiRequests = Metric.counter("api_requests", {
+  description: "Requests to the command port, by handler and status"
+})
+
+/** gRPC status UNIMPLEMENTED, sent as a trailers-only response (headers with END_STREAM). */
+const grpcUnimplemented = (stream: Http2.ServerHttp2Stream) => {
+  if (stream.destroyed || stream.headersSent) return
+  stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": "12",
+      "grpc-message": "gRPC is not served by this cluster agent; use the REST API"
+    },
+    { endStream: true }
+  )
+}
+
+type Request = Http2.Http2ServerRequest
+type Response = Http2.Http2ServerResponse
+
+/** A request listener over the pure handler; `record` counts each answer. */
+export const makeRequestListener =
+  (sources: ApiSources, record: (handler: string, status: number) => void) => (req: Request, res: Response) => {
+    if (req.httpVersionMajor === 2 && (req.headers["content-type"] ?? "").startsWith("application/grpc")) {
+      record("grpc", 200)
+      return grpcUnimplemented(req.stream)
+    }
+    const send = (handler: string, r: ApiResponse) => {
+      if (res.headersSent || res.destroyed) return
+      record(handler, r.status)
+      res.writeHead(r.status, { ...r.headers, "content-length": String(Buffer.byteLength(r.body)) })
+      res.end(r.body)
+    }
+    const crashed = () => textError(500, "internal error")
+    try {
+      const handled = handle({ method: req.method, url: req.url, authorization: req.headers.authorization }, sources)
+      if (handled.response instanceof Promise) {
+        handled.response.then(
+          (r) => send(handled.handler, r),
+          () => send(handled.handler, crashed())
+        )
+      } else {
+        send(handled.handler, handled.response)
+      }
+    } catch {
+      send("panic", crashed())
+    }
+  }
+
+export interface NodeAgentApiShape {
+  /** The port actually bound (differs from the configured one only when that is 0 in tests). */
+  readonly port: number
+  /** The PEM of the serving certificate, for clients that pin it. */
+  readonly certificatePem: string
+}
+
+export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShape>()("dca/NodeAgentApi") {
+  static readonly layer = Layer.effect(
+    NodeAgentApi,
+    Effect.gen(function* () {
+      const config = yield* ClusterAgentConfig
+      const tokens = yield* AuthTokens
+      const mapper = yield* MetadataMapper
+      const clusterId = yield* ClusterId
+      const context = yield* Effect.context<never>()
+      const certificate = yield* makeServingCertificate(config)
+
+      const sources: ApiSources = {
+        version,
+        mapper,
+        tokens: { cluster: digest(Redacted.value(tokens.cluster)), local: digest(Redacted.value(tokens.local)) },
+        clusterId: () =>
+          Effect.runPromiseWith(context)(
+            clusterId.get.pipe(
+              Effect.map((id) => ({ id })),
+              Effect.catch((e) => Effect.as(Effect.logWarning(e.message), { error: e.message }))
+            )
+          )
+      }
+      const record = (handler: string, status: number) =>
+        Metric.withAttributes(apiRequests, { handler, status: String(status) }).updateUnsafe(1, context)
+
+      const server = Http2.createSecureServer({
+        allowHTTP1: true,
+        cert: certificate.certPem,
+        key: certificate.keyPem,
+        minVersion: "TLSv1.2"
+      })
+      server.on("request", makeRequestListener(sources, record))
+      const sockets = new Set<Socket>()
+      server.on("secureConnection", (socket: Socket) => {
+        // The original closes connections idle for 60 s.
+        socket.setTimeout(60_000, () => socket.destroy())
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+      })
+
+      const port = yield* Effect.acquireRelease(
+        Effect.callback<number, Error>((resume) => {
+          server.once("error", (e) => resume(Effect.fail(e)))
+          server.listen({ port: config.cmdPort, host: "0.0.0.0" }, () => {
+            const address = server.address()
+            resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : config.cmdPort))
+          })
+        }),
+        () =>
+          Effect.callback<void>((resume) => {
+            server.close(() => resume(Effect.void))
+            // Keep-alive connections would hold the close open; answers are instant, so end them.
+            for (const s of sockets) s.destroy()
+          })
+      ).pipe(
+        Effect.mapError(
+          (e) =>
+            new NodeAgentApiError({
+              detail: `DD_CLUSTER_AGENT_CMD_PORT=${config.cmdPort}: cannot listen: ${e.message}`
+            })
+        )
+      )
+      yield* Effect.logInfo("node-agent API listening").pipe(
+        Effect.annotateLogs({
+          port,
+          certificate:
+            config.clusterTrustChainCaCert === "" ? "self-signed" : `issued by ${config.clusterTrustChainCaCert}`,
+          dnsNames: certificate.dnsNames.join(",")
+        })
+      )
+      return NodeAgentApi.of({ port, certificatePem: certificate.certPem })
+    })
+  )
+}

@@ -1,0 +1,119 @@
+// Answers of the command port, as plain values. Errors look like Go's http.Error (text/plain,
+// nosniff, message + "\n"); metadata answers carry no explicit JSON content type, like the
+// original's (Go sniffs them as text/plain), while /version and /cluster/id declare JSON.
+import type { VersionInfo } from "../../version.ts"
+import type { MetadataMapperShape } from "../MetadataMapper.ts"
+import { checkBearer, type Denied } from "./auth.ts"
+import { type Credential, type Match, matchRoute, type RouteName } from "./routes.ts"
+
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+const json = (body: string): ApiResponse => ({
+  status: 200,
+  headers: { "content-type": "application/json" },
+  body
+})
+const sniffedJson = (body: string): ApiResponse => ({
+  status: 200,
+  headers: { "content-type": "text/plain; charset=utf-8" },
+  body
+})
+export const textError = (status: number, message: string, headers: Record<string, string> = {}): ApiResponse => ({
+  status,
+  headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", ...headers },
+  body: `${message}\n`
+})
+
+export const notFound = textError(404, "404 page not found")
+export const methodNotAllowed: ApiResponse = { status: 405, headers: {}, body: "" }
+export const badRequest = textError(400, "400 Bad Request")
+
+export interface ApiSources {
+  readonly version: VersionInfo
+  readonly mapper: MetadataMapperShape
+  /** The cluster ID, or an error message. */
+  readonly clusterId: () => Promise<{ readonly id: string } | { readonly error: string }>
+  /** SHA-256 digests of the accepted tokens, per credential. */
+  readonly tokens: Readonly<Record<Credential, Buffer>>
+}
+
+export interface ApiRequest {
+  readonly method: string
+  readonly url: string
+  readonly authorization: string | undefined
+}
+
+/** The route name for telemetry: the route, or what happened instead. */
+export type HandlerLabel = RouteName | "notFound" | "methodNotAllowed" | "badRequest"
+
+export interface Handled {
+  readonly handler: HandlerLabel
+  readonly response: ApiResponse | Promise<ApiResponse>
+}
+
+const denied = (d: Denied): ApiResponse => textError(d.status, d.body, { ...d.headers })
+
+const notInCache = (kind: "nodes" | "namespaces", name: string) =>
+  // The original answers 500 with its cache's error; node agents treat any non-200 alike, and an
+  // unknown name is not a server fault, so we say 404 with the same kind of message.
+  textError(404, `entity ${kind}//${name} not found`)
+
+const answer = (match: Extract<Match, { _tag: "Found" }>, sources: ApiSources): ApiResponse | Promise<ApiResponse> => {
+  const [a = "", b = "", c = ""] = match.params
+  const { mapper } = sources
+  switch (match.route.name) {
+    case "version":
+      return json(JSON.stringify(sources.version))
+    case "getPodMetadataForNode":
+      return sniffedJson(mapper.nodePodsJson(a))
+    case "getPodMetadata":
+      return sniffedJson(mapper.podTagsJson(a, b, c))
+    case "getAllMetadata":
+      return sniffedJson(mapper.allNodesJson())
+    case "getNodeLabels": {
+      const labels = mapper.nodeLabels(a)
+      return labels === undefined ? notInCache("nodes", a) : sniffedJson(JSON.stringify(labels))
+    }
+    case "getNodeAnnotations": {
+      const annotations = mapper.nodeAnnotations(a)
+      return annotations === undefined ? notInCache("nodes", a) : sniffedJson(JSON.stringify(annotations))
+    }
+    case "getNamespaceLabels": {
+      const ns = mapper.namespace(a)
+      if (ns === undefined) return notInCache("namespaces", a)
+      // The original serialises a namespace without labels as null.
+      return sniffedJson(Object.keys(ns.labels).length === 0 ? "null" : JSON.stringify(ns.labels))
+    }
+    case "getNamespaceMetadata": {
+      const ns = mapper.namespace(a)
+      if (ns === undefined) return notInCache("namespaces", a)
+      return sniffedJson(
+        JSON.stringify({ Name: ns.name, Namespace: "", Annotations: ns.annotations, Labels: ns.labels })
+      )
+    }
+    case "getClusterID":
+      return sources.clusterId().then((r) => ("id" in r ? json(JSON.stringify(r.id)) : textError(500, r.error)))
+  }
+}
+
+/** Pure apart from the cluster ID lookup: routes, authenticates and answers one request. */
+export const handle = (request: ApiRequest, sources: ApiSources): Handled => {
+  const match = matchRoute(request.method, request.url)
+  switch (match._tag) {
+    case "NotFound":
+      return { handler: "notFound", response: notFound }
+    case "MethodNotAllowed":
+      return { handler: "methodNotAllowed", response: methodNotAllowed }
+    case "BadRequest":
+      return { handler: "badRequest", response: badRequest }
+    case "Found": {
+      const refused = checkBearer(request.authorization, sources.tokens[match.route.credential])
+      if (refused !== undefined) return { handler: match.route.name, response: denied(refused) }
+      return { handler: match.route.name, response: answer(match, sources) }
+    }
+  }
+}
