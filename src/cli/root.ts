@@ -1,10 +1,11 @@
 // The `datadog-cluster-agent` command tree.
 import { Command } from "effect/cli"
 import { configCommand } from "./config.ts"
+import { metamapCommand } from "./metamap.ts"
 import { startCommand } from "./start.ts"
 import { versionCommand } from "./version.ts"
 
 export const rootCommand = Command.make("datadog-cluster-agent").pipe(
   Command.withDescription("Datadog Cluster Agent: cluster metadata for node agents, external metrics for HPAs"),
-  Command.withSubcommands([startCommand, versionCommand, configCommand])
+  Command.withSubcommands([startCommand, versionCommand, configCommand, metamapCommand])
 )

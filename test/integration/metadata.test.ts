@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Running, startCli } from "../support/agentProcess.ts"
+import { type Running, runCli, startCli } from "../support/agentProcess.ts"
 import { type ControlPlane, startControlPlane } from "../support/controlPlane/controlPlane.ts"
 import { freePorts } from "../support/controlPlane/ports.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -18,6 +18,7 @@ const token = "NodeAgentsShareThisClusterToken0123456789"
 let plane: ControlPlane
 let agent: Running
 let port = 0
+let cliEnv: Record<string, string> = {}
 let core: CoreV1Api
 let discovery: DiscoveryV1Api
 const agentHttp = new Https.Agent({ keepAlive: true, maxSockets: 1 })
@@ -117,13 +118,16 @@ beforeAll(async () => {
   discovery = kc.makeApiClient(DiscoveryV1Api)
   const [cmd, metrics] = await freePorts(2)
   port = cmd ?? 0
+  cliEnv = {
+    DD_CLUSTER_AGENT_CMD_PORT: String(port),
+    DD_AUTH_TOKEN_FILE_PATH: join(mkdtempSync(join(tmpdir(), "dca-it-")), "auth_token")
+  }
   agent = startCli(["start"], {
+    ...cliEnv,
     DD_API_KEY: "0123456789abcdef0123456789abcdef",
     DD_CLUSTER_AGENT_AUTH_TOKEN: token,
-    DD_CLUSTER_AGENT_CMD_PORT: String(port),
     DD_METRICS_PORT: String(metrics),
     DD_KUBERNETES_KUBECONFIG_PATH: plane.kubeconfigPath,
-    DD_AUTH_TOKEN_FILE_PATH: join(mkdtempSync(join(tmpdir(), "dca-it-")), "auth_token"),
     // Short server-side watch timeouts exercise resuming.
     DD_KUBERNETES_INFORMERS_RESTCLIENT_TIMEOUT: "5"
   })
@@ -190,6 +194,26 @@ describe("node-agent routes against a real cluster", () => {
         "Node node-c could not be added to the metadata map bundle: the key agent/KubernetesMetadataMapping/node-c was not found in the cache"
       ]
     })
+
+    // The CLI shows the same map, through the local token.
+    const metamap = await runCli(["metamap", "node-a"], cliEnv)
+    expect(metamap.code).toBe(0)
+    expect(metamap.stdout).toBe(
+      [
+        "===============",
+        "Metadata Mapper",
+        "===============",
+        "",
+        "Node detected: node-a",
+        "",
+        "  - Namespace: shop",
+        "      - Pod: web-1",
+        "        Services: [web web-internal]",
+        ""
+      ].join("\n")
+    )
+    const raw = await runCli(["metamap", "--json"], cliEnv)
+    expect(JSON.parse(raw.stdout)).toMatchObject({ Nodes: { "node-a": {}, "node-b": {} } })
 
     // An endpoint turning unready drops the service from that pod; deleting a service drops it
     // everywhere, a pod deletion drops the pod, a node deletion drops the node.

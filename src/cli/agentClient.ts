@@ -1,0 +1,67 @@
+// How CLI commands reach the running agent, like the original's: https://localhost:<cmd port>
+// with the local token file as bearer, certificate not verified (the token carries the trust).
+import * as Https from "node:https"
+import { Effect, Redacted, Schema } from "effect"
+import { readLocalToken, type TokenError } from "../layers/AuthTokens.ts"
+import type { ClusterAgentConfigShape } from "../layers/Config.ts"
+
+/** The agent could not be reached at all (not running, wrong port). */
+export class AgentUnreachable extends Schema.TaggedError<AgentUnreachable>()("AgentUnreachable", {
+  url: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.url}: ${this.detail}`
+  }
+}
+
+/** The agent answered, but not with 200. */
+export class AgentRefused extends Schema.TaggedError<AgentRefused>()("AgentRefused", {
+  url: Schema.String,
+  status: Schema.Number,
+  body: Schema.String
+}) {
+  override get message(): string {
+    return `${this.url}: HTTP ${this.status}: ${this.body.trim()}`
+  }
+}
+
+export type AgentCallError = AgentUnreachable | AgentRefused | TokenError
+
+/** GET a CLI route of the running agent; resolves with the body of a 200. */
+export const agentGet = (
+  config: ClusterAgentConfigShape,
+  path: string,
+  timeoutMs = 10_000
+): Effect.Effect<string, AgentCallError> =>
+  Effect.gen(function* () {
+    const token = yield* readLocalToken(config.authTokenFilePath)
+    const url = `https://localhost:${config.cmdPort}${path}`
+    return yield* Effect.callback<string, AgentUnreachable | AgentRefused>((resume, signal) => {
+      const req = Https.get(
+        url,
+        {
+          rejectUnauthorized: false,
+          timeout: timeoutMs,
+          signal,
+          headers: { authorization: `Bearer ${Redacted.value(token)}` }
+        },
+        (res) => {
+          let body = ""
+          res.setEncoding("utf8")
+          res.on("data", (d: string) => {
+            body += d
+          })
+          res.on("end", () =>
+            resume(
+              res.statusCode === 200
+                ? Effect.succeed(body)
+                : Effect.fail(new AgentRefused({ url, status: res.statusCode ?? 0, body }))
+            )
+          )
+        }
+      )
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+      req.on("error", (e) => resume(Effect.fail(new AgentUnreachable({ url, detail: e.message }))))
+    })
+  })
