@@ -14,8 +14,8 @@ import { allNodesResponse, nodeResponse, podTags, type Stores } from "./metadata
 export interface MetadataMapperShape {
   /** False when DD_KUBERNETES_COLLECT_METADATA_TAGS or DD_USE_METADATA_MAPPER is off. */
   readonly enabled: boolean
-  /** `GET /api/v1/tags/pod/{node}` as JSON text. */
-  readonly nodePodsJson: (node: string) => string
+  /** `GET /api/v1/tags/pod/{node}` as JSON bytes (cached per node: the hot path). */
+  readonly nodePodsJson: (node: string) => Buffer
   /** `GET /api/v1/tags/pod` (every node) as JSON text. */
   readonly allNodesJson: () => string
   /** `GET /api/v1/tags/pod/{node}/{ns}/{pod}` as JSON text. */
@@ -40,7 +40,7 @@ const emptyStores: Stores = { pods: emptyStore, nodes: emptyStore, services: emp
 export const makeMetadataMapper = (stores: ClusterStoresShape) =>
   Effect.gen(function* () {
     const index = new MetadataIndex()
-    const cache = new Map<string, string>()
+    const cache = new Map<string, Buffer>()
     const forget = (nodes: Iterable<string> | undefined) => {
       if (nodes === undefined) cache.clear()
       else for (const n of nodes) cache.delete(n)
@@ -75,7 +75,7 @@ export const makeMetadataMapper = (stores: ClusterStoresShape) =>
       nodePodsJson: (node) => {
         const cached = cache.get(node)
         if (cached !== undefined) return cached
-        const json = JSON.stringify(nodeResponse(index, stores, node))
+        const json = Buffer.from(JSON.stringify(nodeResponse(index, stores, node)), "utf8")
         // Unknown nodes are not cached: a node that appears is answered at once.
         if (stores.nodes.has(node)) cache.set(node, json)
         return json
@@ -91,7 +91,7 @@ export const makeMetadataMapper = (stores: ClusterStoresShape) =>
 /** The mapper when metadata collection is off: every node and namespace is unknown. */
 export const disabledMetadataMapper: MetadataMapperShape = {
   enabled: false,
-  nodePodsJson: (node) => JSON.stringify(nodeResponse(new MetadataIndex(), emptyStores, node)),
+  nodePodsJson: (node) => Buffer.from(JSON.stringify(nodeResponse(new MetadataIndex(), emptyStores, node))),
   allNodesJson: () => "{}",
   podTagsJson: () => "null",
   nodeLabels: () => undefined,

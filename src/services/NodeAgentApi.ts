@@ -3,15 +3,17 @@
 // get a proper gRPC UNIMPLEMENTED and they fall back to polling (contract §1.1). Requests are
 // answered from memory by the pure handler in nodeAgentApi/handlers.ts; the API server is never
 // called per request (the cluster ID is read once and cached).
+import * as Http from "node:http"
 import * as Http2 from "node:http2"
 import type { Socket } from "node:net"
+import * as Tls from "node:tls"
 import { Context, Effect, Layer, Metric, Redacted, Schema } from "effect"
 import { AuthTokens } from "../layers/AuthTokens.ts"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { version } from "../version.ts"
 import { ClusterId } from "./ClusterId.ts"
 import { MetadataMapper } from "./MetadataMapper.ts"
-import { digest } from "./nodeAgentApi/auth.ts"
+import { tokenBytes } from "./nodeAgentApi/auth.ts"
 import { makeServingCertificate } from "./nodeAgentApi/certificate.ts"
 import { type ApiResponse, type ApiSources, handle, textError } from "./nodeAgentApi/handlers.ts"
 
@@ -94,7 +96,10 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
       const sources: ApiSources = {
         version,
         mapper,
-        tokens: { cluster: digest(Redacted.value(tokens.cluster)), local: digest(Redacted.value(tokens.local)) },
+        tokens: {
+          cluster: tokenBytes(Redacted.value(tokens.cluster)),
+          local: tokenBytes(Redacted.value(tokens.local))
+        },
         clusterId: () =>
           Effect.runPromiseWith(context)(
             clusterId.get.pipe(
@@ -103,23 +108,43 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
             )
           )
       }
-      const record = (handler: string, status: number) =>
-        Metric.withAttributes(apiRequests, { handler, status: String(status) }).updateUnsafe(1, context)
+      // One labelled counter per (handler, status), made once: this is the hot path.
+      const counters = new Map<string, Metric.Metric<number, unknown>>()
+      const record = (handler: string, status: number) => {
+        const key = `${handler} ${status}`
+        let counter = counters.get(key)
+        if (counter === undefined) {
+          counter = Metric.withAttributes(apiRequests, { handler, status: String(status) })
+          counters.set(key, counter)
+        }
+        counter.updateUnsafe(1, context)
+      }
 
-      const server = Http2.createSecureServer({
-        allowHTTP1: true,
+      // One TLS listener; ALPN picks the protocol per connection. HTTP/1.1 (node agents, the
+      // CLI) goes to a plain http.Server, faster than the HTTP/2 server's HTTP/1 compatibility
+      // mode; h2 (gRPC clients) goes to an HTTP/2 server.
+      const listener = makeRequestListener(sources, record)
+      const http1 = Http.createServer(listener as unknown as Http.RequestListener)
+      http1.keepAliveTimeout = 60_000
+      const http2 = Http2.createServer()
+      http2.on("request", listener)
+      const server = Tls.createServer({
         cert: certificate.certPem,
         key: certificate.keyPem,
-        minVersion: "TLSv1.2"
+        minVersion: "TLSv1.2",
+        ALPNProtocols: ["h2", "http/1.1"]
       })
-      server.on("request", makeRequestListener(sources, record))
       const sockets = new Set<Socket>()
-      server.on("secureConnection", (socket: Socket) => {
+      server.on("secureConnection", (socket: Tls.TLSSocket) => {
         // The original closes connections idle for 60 s.
         socket.setTimeout(60_000, () => socket.destroy())
         sockets.add(socket)
         socket.once("close", () => sockets.delete(socket))
+        if (socket.alpnProtocol === "h2") http2.emit("connection", socket)
+        else http1.emit("connection", socket)
       })
+      // A failed handshake is the client's business; nothing to log per attempt.
+      server.on("tlsClientError", () => undefined)
 
       const port = yield* Effect.acquireRelease(
         Effect.callback<number, Error>((resume) => {
@@ -131,6 +156,8 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
         }),
         () =>
           Effect.callback<void>((resume) => {
+            http1.close()
+            http2.close()
             server.close(() => resume(Effect.void))
             // Keep-alive connections would hold the close open; answers are instant, so end them.
             for (const s of sockets) s.destroy()

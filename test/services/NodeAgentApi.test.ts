@@ -93,7 +93,7 @@ describe("NodeAgentApi over TLS", () => {
         expect(version.status).toBe(200)
         expect(JSON.parse(version.body)).toMatchObject({ Major: 7 })
         const pods = await nodeAgentGet(agent, port, "/api/v1/tags/pod/node-a", headers)
-        expect(pods).toMatchObject({ status: 200, body: fakeMapper.nodePodsJson("node-a") })
+        expect(pods).toMatchObject({ status: 200, body: String(fakeMapper.nodePodsJson("node-a")) })
         const id = await nodeAgentGet(agent, port, "/api/v1/cluster/id", headers)
         expect(JSON.parse(id.body)).toBe(clusterUid)
         const denied = await nodeAgentGet(agent, port, "/api/v1/tags/pod/node-a", {})

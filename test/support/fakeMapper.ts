@@ -4,9 +4,11 @@ import type { MetadataMapperShape } from "../../src/services/MetadataMapper.ts"
 export const fakeMapper: MetadataMapperShape = {
   enabled: true,
   nodePodsJson: (node) =>
-    node === "node-a"
-      ? '{"Nodes":{"node-a":{"services":{"shop":{"web-1":{"web":{}}}}}}}'
-      : `{"Warnings":["Node ${node} could not be added to the metadata map bundle: the key agent/KubernetesMetadataMapping/${node} was not found in the cache"]}`,
+    Buffer.from(
+      node === "node-a"
+        ? '{"Nodes":{"node-a":{"services":{"shop":{"web-1":{"web":{}}}}}}}'
+        : `{"Warnings":["Node ${node} could not be added to the metadata map bundle: the key agent/KubernetesMetadataMapping/${node} was not found in the cache"]}`
+    ),
   allNodesJson: () => '{"Nodes":{"node-a":{"services":{"shop":{"web-1":{"web":{}}}}}}}',
   podTagsJson: (node, ns, pod) =>
     node === "node-a" && ns === "shop" && pod === "web-1" ? '["kube_service:web"]' : "null",

@@ -1,7 +1,8 @@
 // Bearer-token checks of the command port, with the original's statuses, bodies and header
-// (contract §1.2). Tokens are compared as SHA-256 digests with timingSafeEqual: constant time,
-// whatever the length of what was sent.
-import { createHash, timingSafeEqual } from "node:crypto"
+// (contract §1.2). Tokens are compared with timingSafeEqual: constant time for a token of the
+// right length; a wrong length is refused at once, as Go's subtle.ConstantTimeCompare (which
+// the original uses) does — the length of a token is not its secret.
+import { timingSafeEqual } from "node:crypto"
 
 export interface Denied {
   readonly status: 401 | 403
@@ -9,11 +10,17 @@ export interface Denied {
   readonly headers: Readonly<Record<string, string>>
 }
 
-export const digest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
+/** The accepted token, as the bytes requests are compared with. */
+export const tokenBytes = (token: string): Buffer => Buffer.from(token, "utf8")
+
+const sameToken = (sent: string, expected: Buffer): boolean => {
+  if (Buffer.byteLength(sent, "utf8") !== expected.length) return false
+  return timingSafeEqual(Buffer.from(sent, "utf8"), expected)
+}
 
 const challenge = { "www-authenticate": 'Bearer realm="Datadog Agent"' }
 
-/** Pure: why `authorization` does not carry the token of `expected` (its digest), or undefined. */
+/** Pure: why `authorization` does not carry the token `expected`, or undefined. */
 export const checkBearer = (authorization: string | undefined, expected: Buffer): Denied | undefined => {
   if (authorization === undefined || authorization === "") {
     return { status: 401, body: "no session token provided", headers: challenge }
@@ -23,7 +30,7 @@ export const checkBearer = (authorization: string | undefined, expected: Buffer)
   if (scheme !== "Bearer") {
     return { status: 401, body: `unsupported authorization scheme: ${scheme}`, headers: challenge }
   }
-  if (parts.length !== 2 || !timingSafeEqual(digest(parts[1] ?? ""), expected)) {
+  if (parts.length !== 2 || !sameToken(parts[1] ?? "", expected)) {
     return { status: 403, body: "invalid session token", headers: {} }
   }
   return undefined

@@ -9,7 +9,8 @@ import { type Credential, type Match, matchRoute, type RouteName } from "./route
 export interface ApiResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-  readonly body: string
+  /** Bytes when they are cached (the hot path), text otherwise. */
+  readonly body: string | Buffer
 }
 
 const json = (body: string): ApiResponse => ({
@@ -17,7 +18,7 @@ const json = (body: string): ApiResponse => ({
   headers: { "content-type": "application/json" },
   body
 })
-const sniffedJson = (body: string): ApiResponse => ({
+const sniffedJson = (body: string | Buffer): ApiResponse => ({
   status: 200,
   headers: { "content-type": "text/plain; charset=utf-8" },
   body
@@ -37,7 +38,7 @@ export interface ApiSources {
   readonly mapper: MetadataMapperShape
   /** The cluster ID, or an error message. */
   readonly clusterId: () => Promise<{ readonly id: string } | { readonly error: string }>
-  /** SHA-256 digests of the accepted tokens, per credential. */
+  /** The accepted tokens, per credential (see auth.tokenBytes). */
   readonly tokens: Readonly<Record<Credential, Buffer>>
 }
 

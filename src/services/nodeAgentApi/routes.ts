@@ -64,9 +64,12 @@ export const pathSegments = (target: string): ReadonlyArray<string> | undefined 
     }
   }
   const segments: Array<string> = []
-  for (const raw of path.split("/").slice(1)) {
+  const raw = path.split("/").slice(1)
+  // Node agents send plain names: decode only when something is escaped.
+  if (!path.includes("%")) return raw
+  for (const segment of raw) {
     try {
-      segments.push(decodeURIComponent(raw))
+      segments.push(decodeURIComponent(segment))
     } catch {
       return undefined
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { digest } from "../../../src/services/nodeAgentApi/auth.ts"
+import { tokenBytes } from "../../../src/services/nodeAgentApi/auth.ts"
 import { type ApiResponse, type ApiSources, handle } from "../../../src/services/nodeAgentApi/handlers.ts"
 import { matchRoute, routes } from "../../../src/services/nodeAgentApi/routes.ts"
 import { version } from "../../../src/version.ts"
@@ -10,11 +10,18 @@ const sources: ApiSources = {
   version,
   mapper: fakeMapper,
   clusterId: async () => ({ id: clusterUid }),
-  tokens: { cluster: digest(clusterToken), local: digest(localToken) }
+  tokens: { cluster: tokenBytes(clusterToken), local: tokenBytes(localToken) }
 }
 
-const respond = async (method: string, url: string, authorization?: string): Promise<ApiResponse> =>
-  await handle({ method, url, authorization }, sources).response
+/** The answer, with its body as text. */
+const respond = async (
+  method: string,
+  url: string,
+  authorization?: string
+): Promise<ApiResponse & { body: string }> => {
+  const r = await handle({ method, url, authorization }, sources).response
+  return { ...r, body: String(r.body) }
+}
 
 /** One concrete path per route. */
 const examples: Record<string, string> = {
@@ -94,7 +101,7 @@ describe("answers", () => {
   })
 
   it("metadata routes answer the mapper's JSON", async () => {
-    expect((await asCluster("/api/v1/tags/pod/node-a")).body).toBe(fakeMapper.nodePodsJson("node-a"))
+    expect((await asCluster("/api/v1/tags/pod/node-a")).body).toBe(String(fakeMapper.nodePodsJson("node-a")))
     expect((await asCluster("/api/v1/tags/pod/node-a/shop/web-1")).body).toBe('["kube_service:web"]')
     expect((await asCluster("/api/v1/tags/pod/node-a/shop/nope")).body).toBe("null")
     expect(JSON.parse((await asCluster("/api/v1/tags/node/node-a")).body)).toEqual({
