@@ -73,33 +73,28 @@ const setting = <A>(
 
 const integer = /^[0-9]+$/
 
+const portSetting =
+  (allowOff: boolean) =>
+  (env: string, defaultValue: number, doc: string): Setting<number> =>
+    setting(
+      { _tag: "port", allowOff },
+      env,
+      defaultValue,
+      doc,
+      (raw) => {
+        const n = Number(raw.trim())
+        return integer.test(raw.trim()) && n >= (allowOff ? 0 : 1) && n <= 65535
+          ? ok(n)
+          : no(allowOff ? "0 (off) or a port number from 1 to 65535" : "a port number from 1 to 65535")
+      },
+      String
+    )
+
 /** A TCP port, 1–65535. */
-export const port = (env: string, defaultValue: number, doc: string): Setting<number> =>
-  setting(
-    { _tag: "port", allowOff: false },
-    env,
-    defaultValue,
-    doc,
-    (raw) => {
-      const n = Number(raw.trim())
-      return integer.test(raw.trim()) && n >= 1 && n <= 65535 ? ok(n) : no("a port number from 1 to 65535")
-    },
-    String
-  )
+export const port = portSetting(false)
 
 /** A TCP port, or 0 to turn the listener off. */
-export const portOrOff = (env: string, defaultValue: number, doc: string): Setting<number> =>
-  setting(
-    { _tag: "port", allowOff: true },
-    env,
-    defaultValue,
-    doc,
-    (raw) => {
-      const n = Number(raw.trim())
-      return integer.test(raw.trim()) && n <= 65535 ? ok(n) : no("0 (off) or a port number from 1 to 65535")
-    },
-    String
-  )
+export const portOrOff = portSetting(true)
 
 /** A duration given as a positive whole number of seconds, as the original reads it. */
 export const seconds = (env: string, defaultSeconds: number, doc: string): Setting<Duration.Duration> =>

@@ -157,33 +157,18 @@ export interface Kind<T> {
   readonly key: (o: T) => string
 }
 
-export const pods: Kind<SlimPod> = {
-  name: "pods",
-  resource: { group: "", version: "v1", resource: "pods" },
-  strip: stripPod,
-  key: (p) => objectKey(p.namespace, p.name)
-}
-export const nodes: Kind<SlimNode> = {
-  name: "nodes",
-  resource: { group: "", version: "v1", resource: "nodes" },
-  strip: stripNode,
-  key: (n) => n.name
-}
-export const namespaces: Kind<SlimNamespace> = {
-  name: "namespaces",
-  resource: { group: "", version: "v1", resource: "namespaces" },
-  strip: stripNamespace,
-  key: (n) => n.name
-}
-export const services: Kind<SlimService> = {
-  name: "services",
-  resource: { group: "", version: "v1", resource: "services" },
-  strip: stripService,
-  key: (s) => objectKey(s.namespace, s.name)
-}
-export const endpointSlices: Kind<SlimEndpointSlice> = {
-  name: "endpointslices",
-  resource: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
-  strip: stripEndpointSlice,
-  key: (s) => objectKey(s.namespace, s.name)
-}
+const kind = <T>(name: string, group: string, strip: (o: KubeObject) => T, key: (o: T) => string): Kind<T> => ({
+  name,
+  resource: { group, version: "v1", resource: name },
+  strip,
+  key
+})
+
+const namespaced = (o: { readonly namespace: string; readonly name: string }) => objectKey(o.namespace, o.name)
+const clusterScoped = (o: { readonly name: string }) => o.name
+
+export const pods = kind("pods", "", stripPod, namespaced)
+export const nodes = kind("nodes", "", stripNode, clusterScoped)
+export const namespaces = kind("namespaces", "", stripNamespace, clusterScoped)
+export const services = kind("services", "", stripService, namespaced)
+export const endpointSlices = kind("endpointslices", "discovery.k8s.io", stripEndpointSlice, namespaced)
