@@ -232,13 +232,15 @@ describe("NodeAgentApi over TLS", () => {
       return undefined
     }).pipe(
       Effect.andThen(PrometheusMetrics.format()),
-      Effect.map((text) => {
-        const samples = parsePrometheus(text).samples.filter((s) => s.name === "api_requests")
-        const count = (status: string) =>
-          samples.find((s) => s.labels.handler === "getNodeLabels" && s.labels.status === status)?.value ?? 0
-        expect(count("200")).toBeGreaterThanOrEqual(1)
-        expect(count("401")).toBeGreaterThanOrEqual(1)
-      })
+      Effect.andThen((text) =>
+        Effect.sync(() => {
+          const samples = parsePrometheus(text).samples.filter((s) => s.name === "api_requests")
+          const count = (status: string) =>
+            samples.find((s) => s.labels.handler === "getNodeLabels" && s.labels.status === status)?.value ?? 0
+          expect(count("200")).toBeGreaterThanOrEqual(1)
+          expect(count("401")).toBeGreaterThanOrEqual(1)
+        })
+      )
     )
   )
 })
