@@ -1,0 +1,599 @@
+/**
+ * The shipped manifests (deploy/): statically (the Service node agents find, the agent's own
+ * configuration read from the Deployment's env, probes, hardening, image) and against the real
+ * API server: every object passes a strict server-side dry run, and the real agent process runs
+ * with exactly the ServiceAccount and RBAC shipped (and fails visibly without the
+ * ClusterRoleBinding, so the test can fail).
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kubernetes/client-node"
+import { Option } from "effect"
+import { loadAll } from "js-yaml"
+import { afterAll, describe, expect, it } from "vitest"
+import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
+import { ConfigError, resolve } from "../../src/layers/Config.ts"
+import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
+import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { httpsRequest, type TlsClient } from "../support/controlPlane/http.ts"
+import { freePorts } from "../support/controlPlane/ports.ts"
+import { waitFor } from "../support/waitFor.ts"
+import {
+  allManifests,
+  type Container,
+  clusterScopedKinds,
+  containerEnv,
+  type Deployment,
+  deployDir,
+  findObject,
+  forTest,
+  type Manifest,
+  readKustomization,
+  repoRoot,
+  resolvePort,
+  type Service
+} from "./manifests.ts"
+
+const deployment = findObject<Deployment>("Deployment", "datadog-cluster-agent")
+const service = findObject<Service>("Service", "datadog-cluster-agent")
+const pod = deployment.spec.template
+const container = ((): Container => {
+  const [only, ...rest] = pod.spec.containers
+  if (only === undefined || rest.length > 0) throw new Error("the Deployment must run exactly one container")
+  return only
+})()
+const portNamed = (name: string) => container.ports.find((p) => p.name === name)?.containerPort
+
+/** Test values of the Secrets the Deployment reads (README: 64 hex characters for the token). */
+const apiKey = "0123456789abcdef0123456789abcdef"
+const clusterToken = "c0ffee".repeat(11).slice(0, 64)
+const secretValues = { "datadog-secret/api-key": apiKey, "datadog-cluster-agent/token": clusterToken }
+
+/** The agent's configuration as it would be in the pod (service-account namespace file present). */
+const inPodConfig = (namespace = "datadog", name = "datadog-cluster-agent-7d9f8b6c5-x2x4z") => {
+  const config = resolve(containerEnv(container, { namespace, name }, secretValues), {
+    hostname: name,
+    serviceAccountNamespace: Option.some(namespace)
+  })
+  if (config instanceof ConfigError) throw new Error(`the agent rejects the Deployment's env: ${config.message}`)
+  return config
+}
+
+describe("deploy/ (static)", () => {
+  it("kustomization.yaml lists every manifest file, in namespace datadog", () => {
+    const k = readKustomization()
+    expect(k.apiVersion).toBe("kustomize.config.k8s.io/v1beta1")
+    expect(k.kind).toBe("Kustomization")
+    expect(k.namespace).toBe("datadog")
+    const yamlFiles = readdirSync(deployDir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml")
+    expect([...k.resources].sort()).toEqual(yamlFiles.sort())
+    // No Secret is shipped: a placeholder token would be a known token (README says how to make them).
+    expect(allManifests().map((m) => m.object.kind)).not.toContain("Secret")
+    for (const { file, object } of allManifests()) {
+      if (clusterScopedKinds.has(object.kind)) expect(object.metadata.namespace, file).toBeUndefined()
+      else expect(object.metadata.namespace, `${file} ${object.kind}`).toBe("datadog")
+      for (const s of (object.subjects ?? []) as ReadonlyArray<{ namespace?: string }>) {
+        expect(s.namespace, `${file} ${object.kind} subject`).toBe("datadog")
+      }
+    }
+  })
+
+  it("the Service's first (and only) port is 5005, the agent's command port, and selects the pods", () => {
+    expect(service.spec.type ?? "ClusterIP").toBe("ClusterIP")
+    expect(service.spec.ports).toHaveLength(1)
+    const [first] = service.spec.ports
+    expect(first?.port).toBe(5005)
+    expect(first?.name).toBe("agentport")
+    expect(resolvePort(container, first?.targetPort ?? first?.port)).toBe(inPodConfig().cmdPort)
+    expect(pod.metadata.labels).toMatchObject(service.spec.selector)
+    expect(pod.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels)
+    // Node agents derive DATADOG_CLUSTER_AGENT_SERVICE_HOST/PORT from this name.
+    expect(service.metadata.name).toBe(inPodConfig().serviceName)
+  })
+
+  it("the Deployment's env names are all in README.md's configuration reference", () => {
+    const readme = readFileSync(`${repoRoot}README.md`, "utf8")
+    const block = readme.slice(readme.indexOf(beginMarker), readme.indexOf(endMarker))
+    const documented = new Set([...block.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]))
+    for (const e of container.env) expect(documented, e.name).toContain(e.name)
+  })
+
+  it("the agent accepts the Deployment's env and listens where the manifests say", () => {
+    const config = inPodConfig("datadog", "dca-pod-1")
+    expect(portNamed("agentport")).toBe(config.cmdPort)
+    expect(portNamed("agentmetrics")).toBe(config.metricsPort)
+    expect(portNamed("health")).toBe(config.healthPort)
+    expect(config.healthPort).toBe(5556)
+    expect(config.effectiveNamespace).toBe("datadog")
+    expect(config.podNamespace).toBe("datadog")
+    expect(config.identity).toBe("dca-pod-1")
+    // The Secrets' values reach the agent (and not a literal in the manifest).
+    for (const name of ["DD_API_KEY", "DD_CLUSTER_AGENT_AUTH_TOKEN"]) {
+      const e = container.env.find((v) => v.name === name)
+      expect(e?.value, name).toBeUndefined()
+      expect(e?.valueFrom?.secretKeyRef, name).toBeDefined()
+    }
+    expect(container.env.find((e) => e.name === "DD_API_KEY")?.valueFrom?.secretKeyRef).toEqual({
+      name: "datadog-secret",
+      key: "api-key"
+    })
+    expect(container.env.find((e) => e.name === "DD_CLUSTER_AGENT_AUTH_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
+      name: "datadog-cluster-agent",
+      key: "token"
+    })
+    // Token files land on a writable volume (the root filesystem is read-only).
+    const mounts = container.volumeMounts.map((m) => m.mountPath)
+    expect(mounts.some((m) => config.authTokenFilePath.startsWith(`${m}/`))).toBe(true)
+    expect(mounts.some((m) => config.clusterTokenFilePath.startsWith(`${m}/`))).toBe(true)
+  })
+
+  it("probes /startup, /live and /ready over HTTP on the health port", () => {
+    const healthPort = inPodConfig().healthPort
+    for (const [probe, path] of [
+      [container.startupProbe, "/startup"],
+      [container.livenessProbe, "/live"],
+      [container.readinessProbe, "/ready"]
+    ] as const) {
+      expect(probe.httpGet.path).toBe(path)
+      expect(probe.httpGet.scheme ?? "HTTP").toBe("HTTP")
+      expect(resolvePort(container, probe.httpGet.port)).toBe(healthPort)
+    }
+  })
+
+  it("runs non-root on a read-only root filesystem, with writable emptyDirs where the agent writes", () => {
+    const sc = container.securityContext
+    expect(sc.runAsNonRoot).toBe(true)
+    expect(sc.runAsUser).toBe(10001)
+    expect(sc.readOnlyRootFilesystem).toBe(true)
+    expect(sc.allowPrivilegeEscalation).toBe(false)
+    expect(sc.capabilities?.drop).toEqual(["ALL"])
+    expect(sc.capabilities?.add).toBeUndefined()
+    expect(sc.seccompProfile?.type).toBe("RuntimeDefault")
+    const emptyDirs = new Set(pod.spec.volumes.filter((v) => v.emptyDir !== undefined).map((v) => v.name))
+    const mounted = new Map(container.volumeMounts.map((m) => [m.mountPath, m.name]))
+    for (const path of ["/etc/datadog-agent", "/tmp"]) expect(emptyDirs).toContain(mounted.get(path))
+    expect(pod.spec.serviceAccountName).toBe("datadog-cluster-agent")
+    expect(deployment.spec.replicas).toBe(1)
+    expect(container.resources.requests).toEqual({ cpu: "100m", memory: "256Mi" })
+    expect(container.resources.limits).toEqual({ memory: "512Mi" })
+  })
+
+  it("the image EXPOSEs every container port but the health port (off by default in the image)", () => {
+    const dockerfile = readFileSync(`${repoRoot}Dockerfile`, "utf8")
+    const finalStage = dockerfile.split(/^FROM /m).at(-1) ?? ""
+    const exposed = new Set(
+      [...finalStage.matchAll(/^EXPOSE\s+(.+)$/gm)].flatMap((m) => (m[1] ?? "").trim().split(/\s+/).map(Number))
+    )
+    expect(exposed.size).toBeGreaterThan(0)
+    const healthPort = inPodConfig().healthPort
+    for (const p of container.ports) {
+      if (p.containerPort !== healthPort) expect(exposed, `${p.name}`).toContain(p.containerPort)
+    }
+  })
+
+  it("asks the node agent to scrape the metrics port with the prometheus check (sample's annotations)", () => {
+    const prefix = `ad.datadoghq.com/${container.name}.`
+    const annotations = pod.metadata.annotations
+    expect(JSON.parse(annotations[`${prefix}check_names`] ?? "")).toEqual(["prometheus"])
+    expect(JSON.parse(annotations[`${prefix}init_configs`] ?? "")).toEqual([{}])
+    const instances = JSON.parse(annotations[`${prefix}instances`] ?? "") as ReadonlyArray<Record<string, unknown>>
+    expect(instances).toEqual([
+      {
+        prometheus_url: `http://%%host%%:${inPodConfig().metricsPort}/metrics`,
+        namespace: "datadog.cluster_agent",
+        metrics: ["*"]
+      }
+    ])
+  })
+
+  it("deploy/README.md covers every file, both Secrets and kubectl apply -k", () => {
+    const readme = readFileSync(`${deployDir}README.md`, "utf8")
+    for (const file of readKustomization().resources) expect(readme).toContain(file)
+    expect(readme).toContain("kubectl apply -k deploy/")
+    expect(readme).toMatch(/kubectl -n datadog create secret generic datadog-cluster-agent\b/)
+    expect(readme).toMatch(/kubectl -n datadog create secret generic datadog-secret\b/)
+    expect(readme).toContain("--from-literal=token=")
+    expect(readme).toContain("--from-literal=api-key=")
+  })
+
+  const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0
+  it.runIf(kubectl)("kubectl kustomize renders the same objects (when kubectl is installed)", () => {
+    const out = spawnSync("kubectl", ["kustomize", deployDir], { encoding: "utf8" })
+    expect(out.status, out.stderr).toBe(0)
+    const key = (o: Manifest) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`
+    const rendered = (loadAll(out.stdout) as ReadonlyArray<Manifest>).map(key).sort()
+    expect(rendered).toEqual(
+      allManifests()
+        .map((m) => key(m.object))
+        .sort()
+    )
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Against the real API server
+
+interface Answer {
+  readonly status: number
+  readonly body: string
+}
+
+/** The agent process with its ports, stopped by `stop` (SIGTERM, then its exit). */
+interface Agent {
+  readonly running: Running
+  readonly healthPort: number
+  readonly cmdPort: number
+}
+
+const plainGet = (port: number, path: string): Promise<Answer> =>
+  new Promise((done, fail) => {
+    const req = Http.get({ host: "127.0.0.1", port, path, timeout: 5_000, agent: false }, (res) => {
+      let body = ""
+      res.setEncoding("utf8").on("data", (d: string) => {
+        body += d
+      })
+      res.on("end", () => done({ status: res.statusCode ?? 0, body }))
+    })
+    req.on("timeout", () => req.destroy(new Error("timeout")))
+    req.on("error", fail)
+  })
+
+/** GET as a node agent does: Bearer cluster token, certificate not verified. */
+const nodeAgentGet = (port: number, path: string): Promise<Answer> =>
+  new Promise((done, fail) => {
+    const req = Https.get(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        agent: false,
+        rejectUnauthorized: false,
+        timeout: 10_000,
+        headers: { authorization: `Bearer ${clusterToken}`, "x-real-ip": "" }
+      },
+      (res) => {
+        let body = ""
+        res.setEncoding("utf8").on("data", (d: string) => {
+          body += d
+        })
+        res.on("end", () => done({ status: res.statusCode ?? 0, body }))
+      }
+    )
+    req.on("timeout", () => req.destroy(new Error("timeout")))
+    req.on("error", fail)
+  })
+
+/** A log line that reports an authorization failure from the API server. */
+const isForbiddenLine = (line: string) => /forbidden|: 403 /i.test(line)
+
+/** The ServiceAccount's bearer token (a JWT) must never reach the logs. */
+const serviceAccountJwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/
+
+describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
+  const cluster = useCluster()
+  const cleanups: Array<() => Promise<unknown>> = []
+  const agents: Array<Running> = []
+
+  afterAll(async () => {
+    for (const a of agents) if (a.child.exitCode === null) a.child.kill("SIGKILL")
+    await Promise.allSettled(cleanups.map((c) => c()))
+  })
+
+  const adminTls = (): TlsClient => {
+    const user = cluster.kubeConfig.getCurrentUser()
+    const pem = (b64: string | undefined) => (b64 === undefined ? undefined : Buffer.from(b64, "base64").toString())
+    const certPem = pem(user?.certData)
+    const keyPem = pem(user?.keyData)
+    if (certPem === undefined || keyPem === undefined) throw new Error("the test cluster's admin has no client cert")
+    return { caPem: cluster.caPem, certPem, keyPem }
+  }
+
+  /** A raw request as cluster admin: the body goes out exactly as parsed from the YAML. */
+  const admin = (method: string, path: string, body?: unknown) =>
+    httpsRequest(`${cluster.server}${path}`, adminTls(), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: 15_000
+    })
+
+  /** The collection URL of an object, from API discovery (so an unknown kind fails here). */
+  const collectionPath = async (object: Manifest): Promise<string> => {
+    const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`
+    const discovery = await admin("GET", base)
+    expect(discovery.status, `discovery of ${object.apiVersion}`).toBe(200)
+    const resources = (
+      JSON.parse(discovery.body) as { resources: Array<{ name: string; kind: string; namespaced: boolean }> }
+    ).resources
+    const resource = resources.find((r) => r.kind === object.kind && !r.name.includes("/"))
+    if (resource === undefined) throw new Error(`${object.apiVersion} has no kind ${object.kind}`)
+    const ns = object.metadata.namespace
+    if (resource.namespaced !== (ns !== undefined)) {
+      throw new Error(`${object.kind} ${object.metadata.name}: namespaced=${resource.namespaced}, namespace=${ns}`)
+    }
+    return resource.namespaced ? `${base}/namespaces/${ns}/${resource.name}` : `${base}/${resource.name}`
+  }
+
+  const create = async (object: Manifest, dryRun: boolean): Promise<Answer> => {
+    const query = `fieldValidation=Strict${dryRun ? "&dryRun=All" : ""}`
+    return admin("POST", `${await collectionPath(object)}?${query}`, object)
+  }
+
+  /** Creates the ServiceAccount and RBAC objects of deploy/ in `namespace`; cluster-scoped ones are removed after the file. */
+  const createIdentity = async (namespace: string, options: { withClusterBinding: boolean }) => {
+    const kinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
+    if (!options.withClusterBinding) kinds.delete("ClusterRoleBinding")
+    for (const { object } of allManifests()) {
+      if (!kinds.has(object.kind)) continue
+      const adapted = forTest(object, namespace, namespace)
+      const answer = await create(adapted, false)
+      expect(answer.status, `${object.kind} ${object.metadata.name}: ${answer.body}`).toBe(201)
+      if (clusterScopedKinds.has(object.kind)) {
+        cleanups.push(async () => admin("DELETE", `${await collectionPath(adapted)}/${adapted.metadata.name}`))
+      }
+    }
+    return `system:serviceaccount:${namespace}:datadog-cluster-agent`
+  }
+
+  /**
+   * Whether the ServiceAccount may do it. `authenticated: false` leaves out the group
+   * system:authenticated, whose default rights (system:public-info-viewer: /version, /readyz,
+   * /healthz) would otherwise hide a missing rule of ours.
+   */
+  const allowed = async (
+    namespace: string,
+    user: string,
+    attributes: V1ResourceAttributes | { path: string },
+    authenticated = true
+  ) => {
+    const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`]
+    const review = await cluster.kubeConfig.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+      body: {
+        spec: {
+          user,
+          groups: authenticated ? [...groups, "system:authenticated"] : groups,
+          ...("path" in attributes
+            ? { nonResourceAttributes: { path: attributes.path, verb: "get" } }
+            : { resourceAttributes: attributes })
+        }
+      }
+    })
+    return review.status?.allowed === true
+  }
+
+  /** A kubeconfig that authenticates as the ServiceAccount with a TokenRequest token. */
+  const serviceAccountKubeconfig = async (namespace: string): Promise<string> => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
+    const request = await core.createNamespacedServiceAccountToken({
+      name: "datadog-cluster-agent",
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } }
+    })
+    const token = request.status?.token ?? ""
+    expect(token).not.toBe("")
+    const q = (v: string) => JSON.stringify(v)
+    const path = join(mkdtempSync(join(tmpdir(), "dca-deploy-")), "kubeconfig")
+    const yaml = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      `- name: "test"`,
+      "  cluster:",
+      `    server: ${q(cluster.server)}`,
+      `    certificate-authority-data: ${Buffer.from(cluster.caPem).toString("base64")}`,
+      "users:",
+      `- name: "datadog-cluster-agent"`,
+      "  user:",
+      `    token: ${q(token)}`,
+      "contexts:",
+      `- name: "sa"`,
+      "  context:",
+      `    cluster: "test"`,
+      `    user: "datadog-cluster-agent"`,
+      `current-context: "sa"`,
+      ""
+    ].join("\n")
+    writeFileSync(path, yaml, { mode: 0o600 })
+    return path
+  }
+
+  /** The real agent, with the Deployment's env (Secrets filled in), off-cluster ports and files. */
+  const startAgent = async (namespace: string, kubeconfigPath: string): Promise<Agent> => {
+    const [cmdPort = 0, metricsPort = 0, healthPort = 0] = await freePorts(3)
+    const running = startCli(["start"], {
+      ...containerEnv(container, { namespace, name: `${namespace}-pod` }, secretValues),
+      DD_KUBERNETES_KUBECONFIG_PATH: kubeconfigPath,
+      DD_CLUSTER_AGENT_CMD_PORT: String(cmdPort),
+      DD_METRICS_PORT: String(metricsPort),
+      DD_HEALTH_PORT: String(healthPort),
+      DD_AUTH_TOKEN_FILE_PATH: join(mkdtempSync(join(tmpdir(), "dca-deploy-")), "auth_token")
+    })
+    agents.push(running)
+    const agent = { running, healthPort, cmdPort }
+    await withAgentLog(
+      agent,
+      waitFor(() => plainGet(healthPort, "/live").then((r) => r.status === 200), {
+        timeoutMs: 30_000,
+        what: "the agent's health port"
+      })
+    )
+    return agent
+  }
+
+  /** `waiting`, with the agent's latest warnings and errors added to a failure. */
+  const withAgentLog = <A>(agent: Agent, waiting: Promise<A>): Promise<A> =>
+    waiting.catch((e: unknown) => {
+      const complaints = agent.running
+        .stdout()
+        .split("\n")
+        .filter((l) => /"level":"(WARN|ERROR|FATAL)"/.test(l))
+        .slice(-5)
+      throw new Error(
+        `${(e as Error).message}\nagent's last warnings:\n${complaints.join("\n")}\n${agent.running.stderr()}`
+      )
+    })
+
+  const awaitReady = (agent: Agent) =>
+    withAgentLog(
+      agent,
+      waitFor(
+        async () => {
+          const r = await plainGet(agent.healthPort, "/ready")
+          return r.status === 200 ? r : undefined
+        },
+        { timeoutMs: 45_000, what: "/ready to answer 200" }
+      )
+    )
+
+  const stop = async (agent: Agent) => {
+    agent.running.child.kill("SIGTERM")
+    const done = await agent.running.exited
+    expect(done.code, done.stdout.slice(-2000)).toBe(0)
+    return done
+  }
+
+  const report = (answer: Answer) => JSON.parse(answer.body) as { Healthy: Array<string>; Unhealthy: Array<string> }
+
+  it("every object passes a strict server-side dry run, and a misspelt field does not", async () => {
+    const namespace = await cluster.newNamespace("deploy-dry")
+    const objects = allManifests()
+    expect(objects.length).toBeGreaterThanOrEqual(6)
+    for (const { file, object } of objects) {
+      const answer = await create(forTest(object, namespace, namespace), true)
+      expect([200, 201], `${file} ${object.kind} ${object.metadata.name}: ${answer.body}`).toContain(answer.status)
+    }
+    // The control: strict validation rejects an unknown field, so the loop above can fail.
+    const typo = structuredClone(forTest(deployment, namespace, namespace)) as Deployment & {
+      spec: { template: { spec: { containers: Array<Record<string, unknown>> } } }
+    }
+    const [first] = typo.spec.template.spec.containers
+    if (first !== undefined) first.readinesProbe = first.readinessProbe
+    const rejected = await create(typo, true)
+    expect(rejected.status).toBe(400)
+    expect(JSON.parse(rejected.body).message).toContain(
+      'unknown field "spec.template.spec.containers[0].readinesProbe"'
+    )
+  })
+
+  it("grants exactly the rights the agent uses (SubjectAccessReview)", async () => {
+    const namespace = await cluster.newNamespace("deploy-rbac")
+    const user = await createIdentity(namespace, { withClusterBinding: true })
+    const can = (a: V1ResourceAttributes | { path: string }, authenticated = true) =>
+      allowed(namespace, user, a, authenticated)
+    await waitFor(() => can({ verb: "list", resource: "pods" }), { what: "the ClusterRoleBinding to take effect" })
+    const grants: ReadonlyArray<V1ResourceAttributes | { path: string }> = [
+      ...["pods", "nodes", "services", "endpoints", "namespaces"].flatMap((resource) => [
+        { verb: "list", resource },
+        { verb: "watch", resource }
+      ]),
+      { verb: "list", group: "discovery.k8s.io", resource: "endpointslices" },
+      { verb: "watch", group: "discovery.k8s.io", resource: "endpointslices" },
+      { verb: "get", resource: "namespaces", name: "kube-system" },
+      { verb: "create", resource: "configmaps", namespace },
+      { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      { verb: "update", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      { path: "/version" },
+      { path: "/readyz" },
+      { path: "/healthz" }
+    ]
+    // Granted by deploy/ alone; refused with every group the real token carries.
+    for (const a of grants) expect(await can(a, false), JSON.stringify(a)).toBe(true)
+    const denials: ReadonlyArray<V1ResourceAttributes> = [
+      { verb: "get", resource: "namespaces", name: "default" },
+      { verb: "create", resource: "configmaps", namespace: "default" },
+      { verb: "get", resource: "configmaps", namespace: "kube-system", name: "datadog-cluster-id" },
+      { verb: "get", resource: "configmaps", namespace, name: "other" },
+      { verb: "update", resource: "configmaps", namespace, name: "other" },
+      { verb: "delete", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      { verb: "list", resource: "configmaps", namespace },
+      { verb: "get", resource: "secrets", namespace },
+      { verb: "list", resource: "secrets" },
+      { verb: "create", resource: "events", namespace },
+      { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "patch", resource: "pods", namespace },
+      { verb: "delete", resource: "pods", namespace },
+      { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" }
+    ]
+    for (const a of denials) expect(await can(a), JSON.stringify(a)).toBe(false)
+  })
+
+  it("the real agent runs with exactly these rights: ready, serves the cluster ID, never forbidden", {
+    timeout: 150_000
+  }, async () => {
+    const namespace = await cluster.newNamespace("deploy-run")
+    const user = await createIdentity(namespace, { withClusterBinding: true })
+    // Bindings reach the authorizer's cache asynchronously: start once each binding answers for
+    // one of its role's rules (a role's rules arrive together), so every other rule is proven by
+    // the agent itself.
+    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
+      what: "the ClusterRoleBinding to take effect"
+    })
+    await waitFor(
+      () => allowed(namespace, user, { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" }),
+      { what: "the RoleBinding to take effect" }
+    )
+    const kubeconfig = await serviceAccountKubeconfig(namespace)
+    const kubeSystemUid = JSON.parse((await admin("GET", "/api/v1/namespaces/kube-system")).body).metadata.uid as string
+    expect(kubeSystemUid).toHaveLength(36)
+
+    // First start: no ConfigMap yet (GET 404 → GET kube-system → CREATE).
+    const agent = await startAgent(namespace, kubeconfig)
+    const ready = await awaitReady(agent)
+    expect(report(ready)).toEqual({ Healthy: ["apiserver", "cluster-agent", "metadata"], Unhealthy: [] })
+    const id = await nodeAgentGet(agent.cmdPort, "/api/v1/cluster/id")
+    expect(id.status, id.body).toBe(200)
+    expect(JSON.parse(id.body)).toBe(kubeSystemUid)
+    const stored = await admin("GET", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`)
+    expect(JSON.parse(stored.body).data).toEqual({ id: kubeSystemUid })
+    const first = await stop(agent)
+    expect(first.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
+    expect(first.stdout).not.toMatch(serviceAccountJwt)
+
+    // Second start with a damaged ConfigMap: GET → repaired with UPDATE.
+    const damaged = await admin("PUT", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`, {
+      ...JSON.parse(stored.body),
+      data: { id: "not-a-uid" }
+    })
+    expect(damaged.status, damaged.body).toBe(200)
+    const again = await startAgent(namespace, kubeconfig)
+    const repaired = await nodeAgentGet(again.cmdPort, "/api/v1/cluster/id")
+    expect(repaired.status, repaired.body).toBe(200)
+    expect(JSON.parse(repaired.body)).toBe(kubeSystemUid)
+    const after = await admin("GET", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`)
+    expect(JSON.parse(after.body).data).toEqual({ id: kubeSystemUid })
+    await awaitReady(again)
+    const second = await stop(again)
+    expect(second.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
+  })
+
+  it("control: without the ClusterRoleBinding the agent is never ready and logs Forbidden per kind", async () => {
+    const namespace = await cluster.newNamespace("deploy-deny")
+    await createIdentity(namespace, { withClusterBinding: false })
+    const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace))
+    const kinds = ["pods", "nodes", "namespaces", "services", "endpointslices"]
+    const forbiddenKinds = () =>
+      new Set(
+        jsonLines(agent.running.stdout())
+          .map((l) => l.annotations as { kind?: string; reason?: string } | undefined)
+          .filter((a) => a?.reason === "Forbidden")
+          .map((a) => a?.kind)
+      )
+    await waitFor(() => kinds.every((k) => forbiddenKinds().has(k)), {
+      timeoutMs: 30_000,
+      what: `Forbidden warnings for ${kinds.join(", ")}`
+    })
+    // The cluster ID needs the kube-system namespace, a ClusterRole right.
+    const id = await nodeAgentGet(agent.cmdPort, "/api/v1/cluster/id")
+    expect(id.status).toBe(500)
+    const notReady = await plainGet(agent.healthPort, "/ready")
+    expect(notReady.status).toBe(500)
+    expect(report(notReady).Unhealthy).toContain("metadata")
+    expect(report(notReady).Healthy).toContain("apiserver")
+    const done = await stop(agent)
+    expect(done.stdout.split("\n").filter(isForbiddenLine).length).toBeGreaterThanOrEqual(kinds.length)
+    expect(done.stdout).not.toMatch(serviceAccountJwt)
+  })
+})
