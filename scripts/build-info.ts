@@ -1,4 +1,5 @@
-// Writes dist/build-info.json with the commit the build came from (GIT_COMMIT, else git).
+// After tsc: writes dist/build-info.json with the commit the build came from (GIT_COMMIT, else
+// git) and makes the entry point executable.
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 
@@ -13,3 +14,5 @@ const fromGit = (): string => {
 const commit = process.env.GIT_COMMIT?.trim() || fromGit()
 Fs.mkdirSync("dist", { recursive: true })
 Fs.writeFileSync("dist/build-info.json", `${JSON.stringify({ commit })}\n`)
+// The bin entry: runnable as ./dist/main.js (npm sets this on install; a plain build does not).
+Fs.chmodSync("dist/main.js", 0o755)

@@ -147,6 +147,30 @@ describe("start", () => {
     expect(String(errors[0]?.message)).toContain(`DD_KUBERNETES_KUBECONFIG_PATH=${join(dir, "missing-kubeconfig")}`)
   })
 
+  it("stops with exit 0 on SIGINT too", async () => {
+    const dir = tempDir()
+    const [cmdPort, metricsPort, healthPort] = await freePorts(3)
+    const agent = startCli(["start"], {
+      DD_API_KEY: secrets.DD_API_KEY,
+      DD_CLUSTER_AGENT_CMD_PORT: String(cmdPort),
+      DD_METRICS_PORT: String(metricsPort),
+      DD_HEALTH_PORT: String(healthPort),
+      DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token"),
+      DD_KUBERNETES_KUBECONFIG_PATH: cluster.kubeconfigPath
+    })
+    try {
+      await waitFor(() => fetch(`http://127.0.0.1:${healthPort}/live`).then((r) => r.status === 200), {
+        what: "/live",
+        timeoutMs: 20_000
+      })
+    } finally {
+      agent.child.kill("SIGINT")
+    }
+    const done = await agent.exited
+    expect(done.code).toBe(0)
+    expect(jsonLines(done.stdout).map((l) => l.message)).toContain("stopping cluster agent")
+  })
+
   it("serves /metrics and the probes until SIGTERM, then exits 0; secrets never reach the logs", async () => {
     const dir = tempDir()
     const [cmdPort, metricsPort, healthPort] = await freePorts(3)
