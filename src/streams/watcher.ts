@@ -163,11 +163,17 @@ export const runWatcher = <T>(
         needsList = false
       }
       yield* Ref.set(progressed, false)
+      const startedAt = yield* Clock.currentTimeMillis
       const outcome = yield* watchOnce(at, progressed)
       yield* Metric.update(Metric.withAttributes(restarts, { ...attrs, why: outcome._tag.toLowerCase() }), 1)
       if (yield* Ref.get(progressed)) yield* resetBackoff
       switch (outcome._tag) {
         case "Ended":
+          // A watch the server closes at once, with nothing in it, is not a timeout but a
+          // misbehaving server or proxy: back off instead of hammering it.
+          if (!(yield* Ref.get(progressed)) && (yield* Clock.currentTimeMillis) - startedAt < 1000) {
+            yield* Effect.ignore(step(undefined))
+          }
           break
         case "Idle":
           yield* Effect.logWarning("watch silent for too long, restarting it").pipe(

@@ -177,6 +177,36 @@ describe("runWatcher", () => {
     })
   )
 
+  it.effect("a watch the server closes at once, empty, is retried with backoff, not in a hot loop", () =>
+    Effect.gen(function* () {
+      const w = yield* start()
+      yield* Queue.offer(w.lists, { pages: [page("100", [])] })
+      let session = yield* w.nextSession
+      const delays: Array<number> = []
+      for (let i = 0; i < 3; i++) {
+        yield* Queue.end(session.events)
+        let waited = 0
+        for (;;) {
+          yield* Effect.yieldNow
+          const next = yield* Queue.poll(w.sessions)
+          if (next._tag === "Some") {
+            session = next.value
+            break
+          }
+          yield* advance("250 millis", "250 millis")
+          waited += 250
+        }
+        delays.push(waited)
+      }
+      expect(delays).toEqual([1000, 2000, 4000])
+      // A watch that lasted (the server's timeout) is resumed at once.
+      yield* advance("5 seconds", "1 second")
+      yield* Queue.end(session.events)
+      yield* Effect.yieldNow
+      expect((yield* Queue.poll(w.sessions))._tag).toBe("Some")
+    })
+  )
+
   it.effect("a 500 while resuming relists (the version may be compacted under the server)", () =>
     Effect.gen(function* () {
       const w = yield* start()
