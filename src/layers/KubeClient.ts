@@ -353,10 +353,8 @@ export class KubeClient extends Context.Service<KubeClient, KubeClientShape>()("
     KubeClient,
     Effect.gen(function* () {
       const config = yield* ClusterAgentConfig
-      const credentials = yield* Effect.suspend(() => {
-        const loaded = credentialsFromEnvironment(config.kubeconfigPath)
-        return loaded instanceof KubeConfigError ? Effect.fail(loaded) : Effect.succeed(loaded)
-      })
+      const loaded = yield* Effect.promise(() => credentialsFromEnvironment(config.kubeconfigPath))
+      const credentials = loaded instanceof KubeConfigError ? yield* Effect.fail(loaded) : loaded
       yield* Effect.logInfo("using Kubernetes credentials").pipe(
         Effect.annotateLogs({ server: credentials.server, source: credentials.source, auth: credentials.auth._tag })
       )

@@ -8,7 +8,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { KubeConfig, loadYaml, type User } from "@kubernetes/client-node"
+import type { KubeConfig, User } from "@kubernetes/client-node"
 import { KubeConfigError } from "./errors.ts"
 
 export const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -140,18 +140,30 @@ interface RawKubeconfig {
   readonly doc: { readonly users?: unknown }
 }
 
-const parseKubeconfig = (path: string, text: string, label: string): { kc: KubeConfig; raw: RawKubeconfig } => {
+/**
+ * @kubernetes/client-node, loaded only when a kubeconfig file is read: in a cluster (the service
+ * account) it is never needed, and importing it costs about 70 MB of memory for good.
+ */
+export type ClientNode = typeof import("@kubernetes/client-node")
+export const importClientNode = (): Promise<ClientNode> => import("@kubernetes/client-node")
+
+const parseKubeconfig = (
+  lib: ClientNode,
+  path: string,
+  text: string,
+  label: string
+): { kc: KubeConfig; raw: RawKubeconfig } => {
   const where = label === "" ? "" : `${label}: `
   let doc: unknown
   try {
-    doc = loadYaml<unknown>(text)
+    doc = lib.loadYaml<unknown>(text)
   } catch (e) {
     throw new Problem(`${where}invalid kubeconfig: ${(e as Error).message.split("\n")[0]}`)
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new Problem(`${where}invalid kubeconfig: not a YAML mapping`)
   }
-  const kc = new KubeConfig()
+  const kc = new lib.KubeConfig()
   try {
     kc.loadFromString(text)
   } catch (e) {
@@ -259,11 +271,12 @@ const fromKubeConfig = (kc: KubeConfig, raws: ReadonlyArray<RawKubeconfig>, sour
   }
 }
 
-const loadFiles = (paths: ReadonlyArray<string>, source: string): Credentials => {
+const loadFiles = (lib: ClientNode | undefined, paths: ReadonlyArray<string>, source: string): Credentials => {
+  if (lib === undefined) throw new Problem("reading a kubeconfig needs @kubernetes/client-node, which was not loaded")
   // With several files, each problem names its file; with one, the source already does.
   const label = (path: string) => (paths.length > 1 ? path : "")
   const loaded = paths.map((path) =>
-    parseKubeconfig(path, readText(path, label(path) === "" ? "" : `${path}: `), label(path))
+    parseKubeconfig(lib, path, readText(path, label(path) === "" ? "" : `${path}: `), label(path))
   )
   const [first, ...rest] = loaded
   if (first === undefined) throw new Problem("no kubeconfig file")
@@ -291,19 +304,26 @@ const inCluster = (host: string, port: string, dir: string, source: string): Cre
   return { source, server: `https://${hostPart}:${port}`, tls: { ca }, auth: { _tag: "TokenFile", path: tokenPath } }
 }
 
+/** Whether reading a source needs client-node (kubeconfig files do; the service account does not). */
+export const needsClientNode = (source: CredentialsSource): boolean =>
+  source._tag === "KubeconfigPath" || source._tag === "KubeconfigEnv" || source._tag === "HomeKubeconfig"
+
 /** Reads the credentials of a source; the error names the source and what is wrong. */
-export const loadCredentials = (source: CredentialsSource): Credentials | KubeConfigError => {
+export const loadCredentials = (
+  source: CredentialsSource,
+  lib: ClientNode | undefined
+): Credentials | KubeConfigError => {
   const name = describeSource(source)
   try {
     switch (source._tag) {
       case "KubeconfigPath":
-        return loadFiles([source.path], name)
+        return loadFiles(lib, [source.path], name)
       case "InCluster":
         return inCluster(source.host, source.port, source.dir, name)
       case "KubeconfigEnv":
-        return loadFiles(source.paths, name)
+        return loadFiles(lib, source.paths, name)
       case "HomeKubeconfig":
-        return loadFiles([source.path], name)
+        return loadFiles(lib, [source.path], name)
       case "None":
         return new KubeConfigError({
           source: "",
@@ -318,12 +338,12 @@ export const loadCredentials = (source: CredentialsSource): Credentials | KubeCo
 }
 
 /** Chooses the source from the process environment and reads it. */
-export const credentialsFromEnvironment = (kubeconfigPath: string): Credentials | KubeConfigError =>
-  loadCredentials(
-    chooseSource({
-      kubeconfigPath,
-      env: process.env,
-      exists: (p) => Fs.existsSync(p),
-      home: process.env.HOME ?? Os.homedir()
-    })
-  )
+export const credentialsFromEnvironment = async (kubeconfigPath: string): Promise<Credentials | KubeConfigError> => {
+  const source = chooseSource({
+    kubeconfigPath,
+    env: process.env,
+    exists: (p) => Fs.existsSync(p),
+    home: process.env.HOME ?? Os.homedir()
+  })
+  return loadCredentials(source, needsClientNode(source) ? await importClientNode() : undefined)
+}

@@ -6,6 +6,7 @@ import {
   type Credentials,
   type CredentialsSource,
   chooseSource,
+  importClientNode,
   loadCredentials
 } from "../../../src/layers/kube/credentials.ts"
 import { KubeConfigError } from "../../../src/layers/kube/errors.ts"
@@ -39,14 +40,16 @@ const kubeconfig = (user: string, cluster = 'server: "https://127.0.0.1:6443"'):
     ""
   ].join("\n")
 
+const clientNode = await importClientNode()
+
 const load = (source: CredentialsSource): Credentials => {
-  const result = loadCredentials(source)
+  const result = loadCredentials(source, clientNode)
   if (result instanceof KubeConfigError) throw new Error(`unexpected: ${result.message}`)
   return result
 }
 
 const problem = (source: CredentialsSource): string => {
-  const result = loadCredentials(source)
+  const result = loadCredentials(source, clientNode)
   if (!(result instanceof KubeConfigError)) throw new Error("expected a KubeConfigError")
   return result.message
 }
