@@ -2,32 +2,65 @@
 // EndpointSlices and kept current one slice at a time. A service can span many slices (one per
 // 100 endpoints by default), so each (node, namespace, pod, service) entry counts the slices
 // that back it and disappears when the last one goes. Pure and synchronous.
-import type { SlimEndpointSlice } from "../../streams/objects.ts"
+import type { SlimEndpoint, SlimEndpointSlice } from "../../streams/objects.ts"
 import type { StoreChange } from "../../streams/store.ts"
 
-/** Where one slice puts its service: the pods it lists, by node. */
+/** Where one slice puts its service: its own endpoints (shared, not copied), one per pod. */
 interface Contribution {
   readonly service: string
-  readonly pods: ReadonlyArray<readonly [node: string, namespace: string, pod: string]>
+  readonly endpoints: ReadonlyArray<SlimEndpoint>
 }
 
-/** services of one pod → number of slices backing each */
-type ServiceCounts = Map<string, number>
+/**
+ * The services of one pod. Almost every pod backs exactly one service through one slice, so
+ * that case is the bare service name; otherwise each service counts the slices that back it.
+ * (A Map costs ~200 bytes even with one entry: at 150,000 pods this halves the index.)
+ */
+type PodServices = string | Map<string, number>
 /** namespace → pod → services */
-export type NodeEntries = Map<string, Map<string, ServiceCounts>>
+export type NodeEntries = Map<string, Map<string, PodServices>>
+
+/** The service names of a pod's entry. */
+export const serviceNames = (entry: PodServices): ReadonlyArray<string> =>
+  typeof entry === "string" ? [entry] : [...entry.keys()]
+
+/** How many slices back `service` on a pod's entry. */
+export const backingSlices = (entry: PodServices | undefined, service: string): number =>
+  entry === undefined ? 0 : typeof entry === "string" ? (entry === service ? 1 : 0) : (entry.get(service) ?? 0)
+
+const endpointId = (e: SlimEndpoint) => `${e.nodeName}\u0000${e.podNamespace}\u0000${e.podName}`
 
 const contributionOf = (slice: SlimEndpointSlice): Contribution | undefined => {
   if (slice.serviceName === "" || slice.endpoints.length === 0) return undefined
-  // A pod listed twice in one slice (several ports or addresses) counts once.
-  const seen = new Set<string>()
-  const pods: Array<readonly [string, string, string]> = []
-  for (const e of slice.endpoints) {
-    const id = `${e.nodeName}\u0000${e.podNamespace}\u0000${e.podName}`
-    if (seen.has(id)) continue
-    seen.add(id)
-    pods.push([e.nodeName, e.podNamespace, e.podName])
-  }
-  return { service: slice.serviceName, pods }
+  // A pod listed twice in one slice (several addresses) counts once; copy only in that case.
+  const ids = new Set(slice.endpoints.map(endpointId))
+  if (ids.size === slice.endpoints.length) return { service: slice.serviceName, endpoints: slice.endpoints }
+  const kept = new Set<string>()
+  const endpoints = slice.endpoints.filter((e) => {
+    const id = endpointId(e)
+    if (kept.has(id)) return false
+    kept.add(id)
+    return true
+  })
+  return { service: slice.serviceName, endpoints }
+}
+
+const added = (entry: PodServices | undefined, service: string): PodServices => {
+  if (entry === undefined) return service
+  const counts = typeof entry === "string" ? new Map([[entry, 1]]) : entry
+  counts.set(service, (counts.get(service) ?? 0) + 1)
+  return counts
+}
+
+/** The entry without one backing slice of `service`, or undefined when nothing is left. */
+const removed = (entry: PodServices, service: string): PodServices | undefined => {
+  if (typeof entry === "string") return entry === service ? undefined : entry
+  const count = (entry.get(service) ?? 0) - 1
+  if (count > 0) entry.set(service, count)
+  else entry.delete(service)
+  if (entry.size === 0) return undefined
+  const [only] = entry
+  return entry.size === 1 && only !== undefined && only[1] === 1 ? only[0] : entry
 }
 
 export class MetadataIndex {
@@ -41,12 +74,11 @@ export class MetadataIndex {
     const contribution = contributionOf(slice)
     if (contribution !== undefined) {
       this.bySlice.set(key, contribution)
-      for (const [node, namespace, pod] of contribution.pods) {
-        touched.add(node)
-        const namespaces = getOrCreate(this.byNode, node, () => new Map<string, Map<string, ServiceCounts>>())
-        const podsOfNs = getOrCreate(namespaces, namespace, () => new Map<string, ServiceCounts>())
-        const services = getOrCreate(podsOfNs, pod, () => new Map<string, number>())
-        services.set(contribution.service, (services.get(contribution.service) ?? 0) + 1)
+      for (const e of contribution.endpoints) {
+        touched.add(e.nodeName)
+        const namespaces = getOrCreate(this.byNode, e.nodeName, () => new Map<string, Map<string, PodServices>>())
+        const podsOfNs = getOrCreate(namespaces, e.podNamespace, () => new Map<string, PodServices>())
+        podsOfNs.set(e.podName, added(podsOfNs.get(e.podName), contribution.service))
       }
     }
     return touched
@@ -82,7 +114,7 @@ export class MetadataIndex {
     }
   }
 
-  /** The raw entries of a node (services counted by backing slices); undefined when it has none. */
+  /** The raw entries of a node; undefined when it has none. */
   entries(node: string): NodeEntries | undefined {
     return this.byNode.get(node)
   }
@@ -95,18 +127,17 @@ export class MetadataIndex {
     const old = this.bySlice.get(key)
     if (old === undefined) return
     this.bySlice.delete(key)
-    for (const [node, namespace, pod] of old.pods) {
-      touched.add(node)
-      const namespaces = this.byNode.get(node)
-      const podsOfNs = namespaces?.get(namespace)
-      const services = podsOfNs?.get(pod)
-      if (namespaces === undefined || podsOfNs === undefined || services === undefined) continue
-      const count = (services.get(old.service) ?? 0) - 1
-      if (count > 0) services.set(old.service, count)
-      else services.delete(old.service)
-      if (services.size === 0) podsOfNs.delete(pod)
-      if (podsOfNs.size === 0) namespaces.delete(namespace)
-      if (namespaces.size === 0) this.byNode.delete(node)
+    for (const e of old.endpoints) {
+      touched.add(e.nodeName)
+      const namespaces = this.byNode.get(e.nodeName)
+      const podsOfNs = namespaces?.get(e.podNamespace)
+      const entry = podsOfNs?.get(e.podName)
+      if (namespaces === undefined || podsOfNs === undefined || entry === undefined) continue
+      const left = removed(entry, old.service)
+      if (left === undefined) podsOfNs.delete(e.podName)
+      else podsOfNs.set(e.podName, left)
+      if (podsOfNs.size === 0) namespaces.delete(e.podNamespace)
+      if (namespaces.size === 0) this.byNode.delete(e.nodeName)
     }
   }
 }

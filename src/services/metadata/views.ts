@@ -5,7 +5,7 @@
 import type { SlimNamespace, SlimNode, SlimPod, SlimService } from "../../streams/objects.ts"
 import { objectKey } from "../../streams/objects.ts"
 import type { StoreReader } from "../../streams/store.ts"
-import type { MetadataIndex } from "./MetadataIndex.ts"
+import { type MetadataIndex, serviceNames } from "./MetadataIndex.ts"
 
 export interface Stores {
   readonly pods: StoreReader<SlimPod>
@@ -47,7 +47,8 @@ export const nodeServices = (
     for (const podName of [...pods.keys()].sort(byName)) {
       const pod = stores.pods.get(objectKey(namespace, podName))
       if (pod === undefined || pod.nodeName !== node) continue
-      const services = [...(pods.get(podName)?.keys() ?? [])]
+      const entry = pods.get(podName)
+      const services = (entry === undefined ? [] : serviceNames(entry))
         .filter((s) => stores.services.has(objectKey(namespace, s)))
         .sort(byName)
       if (services.length === 0) continue

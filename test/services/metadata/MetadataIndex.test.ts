@@ -1,6 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { indexFromScratch, MetadataIndex } from "../../../src/services/metadata/MetadataIndex.ts"
+import {
+  backingSlices,
+  indexFromScratch,
+  MetadataIndex,
+  serviceNames
+} from "../../../src/services/metadata/MetadataIndex.ts"
 import { allNodesResponse, nodeResponse, podTags, type Stores } from "../../../src/services/metadata/views.ts"
 import {
   endpointSlices,
@@ -18,7 +23,7 @@ import { Store, type WatcherEvent } from "../../../src/streams/store.ts"
 const nodeNames = ["node-a", "node-b", "node-c"]
 const namespaceNames = ["shop", "kube-system"]
 const podNames = ["web-1", "web-2", "db-0", "dns-x"]
-const serviceNames = ["web", "web-internal", "db", "kube-dns"]
+const serviceNameChoices = ["web", "web-internal", "db", "kube-dns"]
 
 const endpoint = fc.record({
   podNamespace: fc.constantFrom(...namespaceNames),
@@ -29,7 +34,7 @@ const slice: fc.Arbitrary<SlimEndpointSlice> = fc
   .record({
     namespace: fc.constantFrom(...namespaceNames),
     name: fc.constantFrom("s1", "s2", "s3", "s4", "s5"),
-    serviceName: fc.constantFrom(...serviceNames),
+    serviceName: fc.constantFrom(...serviceNameChoices),
     endpoints: fc.array(endpoint, { maxLength: 6 })
   })
   // Endpoints of a slice live in the slice's namespace.
@@ -49,7 +54,7 @@ const node: fc.Arbitrary<SlimNode> = fc.record({
 })
 const service: fc.Arbitrary<SlimService> = fc.record({
   namespace: fc.constantFrom(...namespaceNames),
-  name: fc.constantFrom(...serviceNames)
+  name: fc.constantFrom(...serviceNameChoices)
 })
 
 type Op =
@@ -110,10 +115,33 @@ describe("MetadataIndex", () => {
         const views: Stores = stores
         expect(allNodesResponse(incremental, views)).toEqual(allNodesResponse(rebuilt, views))
         for (const n of nodeNames) expect(nodeResponse(incremental, views, n)).toEqual(nodeResponse(rebuilt, views, n))
+        // And both equal a plain model: the services whose slices list each (node, namespace, pod).
+        const model = new Map<string, Set<string>>()
+        for (const sl of stores.slices.values()) {
+          for (const e of sl.endpoints) {
+            const id = `${e.nodeName}/${e.podNamespace}/${e.podName}`
+            if (sl.serviceName !== "") model.set(id, new Set([...(model.get(id) ?? []), sl.serviceName]))
+          }
+        }
+        const actual = new Map<string, Set<string>>()
+        for (const n of incremental.nodeNames()) {
+          for (const [ns, podsOfNs] of incremental.entries(n) ?? []) {
+            for (const [p, entry] of podsOfNs) actual.set(`${n}/${ns}/${p}`, new Set(serviceNames(entry)))
+          }
+        }
+        expect(actual).toEqual(model)
         // And no empty leftovers: every node with entries has a pod with a service.
         for (const n of incremental.nodeNames()) {
           for (const podsOfNs of incremental.entries(n)?.values() ?? []) {
-            for (const servicesOfPod of podsOfNs.values()) expect(servicesOfPod.size).toBeGreaterThan(0)
+            for (const servicesOfPod of podsOfNs.values()) {
+              // One service by one slice is a bare name; anything else a map of counts > 0.
+              if (typeof servicesOfPod !== "string") {
+                expect(servicesOfPod.size).toBeGreaterThan(0)
+                const counts = [...servicesOfPod.values()]
+                expect(counts.every((c) => c > 0)).toBe(true)
+                expect(servicesOfPod.size > 1 || counts[0] !== 1).toBe(true)
+              }
+            }
           }
         }
       }),
@@ -149,7 +177,7 @@ describe("MetadataIndex", () => {
     })
     index.deleteSlice("shop/web-0")
     expect(count()).toBe(1401)
-    expect(index.entries("node-0")?.get("shop")?.get("web-0")?.get("web")).toBe(1)
+    expect(backingSlices(index.entries("node-0")?.get("shop")?.get("web-0"), "web")).toBe(1)
     index.deleteSlice("shop/web-extra")
     expect(index.entries("node-0")?.get("shop")?.has("web-0")).toBe(false)
   })
