@@ -487,7 +487,8 @@ const oursLean = async () => {
     services: new Store(kinds.services.key),
     endpointSlices: new Store(kinds.endpointSlices.key)
   }
-  const index = new lean.CompactIndex()
+  const { MetadataIndex, serviceNames } = await import("../src/services/metadata/MetadataIndex.ts")
+  const index = new MetadataIndex()
   const scope = Effect.runSync(Scope.make())
   const started = performance.now()
   await Effect.runPromise(
@@ -526,7 +527,7 @@ const oursLean = async () => {
     for (const [ns, podsOfNs] of index.entries(node) ?? []) {
       for (const [pod, services] of podsOfNs) {
         if (stores.pods.get(objectKey(ns, pod))?.nodeName !== node) continue
-        const existing = services.filter((svc) => stores.services.has(objectKey(ns, svc)))
+        const existing = serviceNames(services).filter((svc) => stores.services.has(objectKey(ns, svc)))
         if (existing.length === 0) continue
         out[ns] ??= {}
         const podsOut = out[ns] as Record<string, Record<string, Record<string, never>>>

@@ -16,7 +16,7 @@ import {
   stripEndpointSlice,
   stripPod
 } from "../src/streams/objects.ts"
-import { CompactIndex, interner, labelSharer } from "./lean.ts"
+import { interner, labelSharer } from "./lean.ts"
 import { defaultDataDir, ensureDataSet, type KindFile, pageFile, parseArgs, scaleOf } from "./synthetic.ts"
 
 const gc = (globalThis as { gc?: () => void }).gc
@@ -161,15 +161,9 @@ await measure("index: MetadataIndex as today (per endpoint)", endpointCount, asy
   return index
 })
 
-await measure("index: compact (shares the slices' endpoints, no Map for a single service)", endpointCount, async () => {
-  const index = new CompactIndex()
-  for (const [key, slice] of slicesToday) index.applySlice(key, slice)
-  return index
-})
-
 const slicesInterned = await loadSlices(interner())
-await measure("index: compact, over interned slices", endpointCount, async () => {
-  const index = new CompactIndex()
+await measure("index: MetadataIndex over interned slices", endpointCount, async () => {
+  const index = new MetadataIndex()
   for (const [key, slice] of slicesInterned) index.applySlice(key, slice)
   return index
 })
