@@ -1,5 +1,5 @@
 // The metadata sync end to end against a REAL API server: starts a local control plane
-// (test/support/controlPlane), creates the synthetic cluster of bench/synthetic.ts in it, then
+// (dev/controlPlane), creates the synthetic cluster of bench/synthetic.ts in it, then
 // runs `ours-apiserver` of bench/metadata-sync.ts in a child process (the real KubeClient over
 // HTTPS, paginated LISTs, real WATCHes) and reports its sync time, memory and checks.
 //
@@ -23,10 +23,10 @@ import { readFile } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Duration, Effect, Schedule } from "effect"
+import { startControlPlane } from "../dev/controlPlane/controlPlane.ts"
 import { KubeClient, type KubeError } from "../src/layers/KubeClient.ts"
 import { importClientNode, loadCredentials } from "../src/layers/kube/credentials.ts"
 import type { KubeObject, ListPage, ResourceRef } from "../src/layers/kube/types.ts"
-import { startControlPlane } from "../test/support/controlPlane/controlPlane.ts"
 import { defaultDataDir, ensureDataSet, type KindFile, pageFile, parseArgs, scaleOf } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")

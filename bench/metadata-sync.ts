@@ -185,7 +185,7 @@ const loadOurs = async () => {
   const { nodeResponse } = await import("../src/services/metadata/views.ts")
   const objects = await import("../src/streams/objects.ts")
   const { reconnectBackoff } = await import("../src/lib/backoff.ts")
-  const { fakeKubeClient } = await import("../test/support/fakeKubeClient.ts")
+  const { fakeKubeClient } = await import("../dev/fakeKubeClient.ts")
   return { effect, makeClusterStores, MetadataIndex, nodeResponse, objects, reconnectBackoff, fakeKubeClient }
 }
 type Ours = Awaited<ReturnType<typeof loadOurs>>
@@ -207,7 +207,7 @@ interface Synced {
  */
 const recordedKube = (
   effect: typeof import("effect"),
-  fakeKubeClient: typeof import("../test/support/fakeKubeClient.ts").fakeKubeClient
+  fakeKubeClient: typeof import("../dev/fakeKubeClient.ts").fakeKubeClient
 ) => {
   const { Effect, Stream } = effect
   return fakeKubeClient({
@@ -468,7 +468,7 @@ const oursLean = async () => {
   const { Store } = await import("../src/streams/store.ts")
   const { objectKey } = await import("../src/streams/objects.ts")
   const { reconnectBackoff } = await import("../src/lib/backoff.ts")
-  const { fakeKubeClient } = await import("../test/support/fakeKubeClient.ts")
+  const { fakeKubeClient } = await import("../dev/fakeKubeClient.ts")
   const lean = await import("./lean.ts")
   type Kind<T> = import("../src/streams/objects.ts").Kind<T>
   type SlimEndpointSlice = import("../src/streams/objects.ts").SlimEndpointSlice
@@ -649,7 +649,7 @@ const empty = async (what: "ours" | "baseline" | "node") => {
     await import("../src/streams/ClusterStores.ts")
     await import("../src/services/metadata/MetadataIndex.ts")
     await import("../src/services/metadata/views.ts")
-    await import("../test/support/fakeKubeClient.ts")
+    await import("../dev/fakeKubeClient.ts")
     await Effect.runPromise(Effect.void)
   }
   let server: Server | undefined

@@ -11,10 +11,10 @@ import { closeSync, openSync, readFileSync } from "node:fs"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ensureBinaries, REPO_ROOT } from "../test/support/controlPlane/binaries.ts"
-import { type ControlPlane, startControlPlane } from "../test/support/controlPlane/controlPlane.ts"
-import { httpsRequest } from "../test/support/controlPlane/http.ts"
-import { isProcessAlive, logTail } from "../test/support/controlPlane/processes.ts"
+import { ensureBinaries, REPO_ROOT } from "../dev/controlPlane/binaries.ts"
+import { type ControlPlane, startControlPlane } from "../dev/controlPlane/controlPlane.ts"
+import { httpsRequest } from "../dev/controlPlane/http.ts"
+import { isProcessAlive, logTail } from "../dev/controlPlane/processes.ts"
 
 const SCRIPT = fileURLToPath(import.meta.url)
 const STATE_DIR = join(REPO_ROOT, ".control-plane")

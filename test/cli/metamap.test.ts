@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { freePort } from "../../dev/controlPlane/ports.ts"
 import { forNode, renderMetadataMap } from "../../src/cli/metamap.ts"
 import { runCli } from "../support/agentProcess.ts"
-import { freePort } from "../support/controlPlane/ports.ts"
 
 const all = {
   Nodes: {

@@ -15,12 +15,12 @@ import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kuber
 import { Option } from "effect"
 import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
+import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
+import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
 import { ConfigError, resolve } from "../../src/layers/Config.ts"
 import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
-import { httpsRequest, type TlsClient } from "../support/controlPlane/http.ts"
-import { freePorts } from "../support/controlPlane/ports.ts"
 import { waitFor } from "../support/waitFor.ts"
 import {
   allManifests,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
+import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { Health } from "../../src/services/Health.ts"
 import { TelemetryLive } from "../../src/services/Telemetry.ts"
-import { freePorts } from "../support/controlPlane/ports.ts"
 import { parsePrometheus, sampleValue } from "../support/prometheus.ts"
 
 const withTelemetry = (ports: { metrics: number; health: number }) =>

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Queue, Schedule } from "effect"
+import { object, page, scriptedWatches } from "../../dev/fakeKubeClient.ts"
 import { KubeError } from "../../src/layers/kube/errors.ts"
 import type { KubeObject } from "../../src/layers/kube/types.ts"
 import type { Kind } from "../../src/streams/objects.ts"
 import type { WatcherEvent } from "../../src/streams/store.ts"
 import { runWatcher, type WatcherOptions } from "../../src/streams/watcher.ts"
 import { advance } from "../support/effectTest.ts"
-import { object, page, scriptedWatches } from "../support/fakeKubeClient.ts"
 
 const kind: Kind<string> = {
   name: "things",

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto"
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import { afterAll, beforeAll, inject } from "vitest"
-import { type ClusterInfo, type ControlEndpoint, callControl } from "./controlPlane/controlServer.ts"
+import { type ClusterInfo, type ControlEndpoint, callControl } from "../../dev/controlPlane/controlServer.ts"
 import { waitFor } from "./waitFor.ts"
 
 export interface Cluster {

@@ -8,8 +8,8 @@
  * tests do not pay for it. Teardown stops it and removes its temp dir.
  */
 import type { TestProject } from "vitest/node"
-import { ensureBinaries } from "./controlPlane/binaries.ts"
-import { startControlServer } from "./controlPlane/controlServer.ts"
+import { ensureBinaries } from "../../dev/controlPlane/binaries.ts"
+import { startControlServer } from "../../dev/controlPlane/controlServer.ts"
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.DCA_TEST_CONTROL_PLANE === "0") {

@@ -1,12 +1,13 @@
 /**
- * Fakes of the KubeClient for unit tests that drive time with TestClock (integration tests use
- * the real control plane). `fakeKubeClient(overrides)` dies loudly on any method a test did not
- * provide; `scriptedWatches()` serves LIST pages and WATCH sessions that the test feeds.
+ * Fakes of the KubeClient for unit tests that drive time with TestClock, and for benchmarks
+ * (integration tests use the real control plane). `fakeKubeClient(overrides)` dies loudly on
+ * any method a test did not provide; `scriptedWatches()` serves LIST pages and WATCH sessions
+ * that the test feeds.
  */
 import { type Cause, Effect, Queue, Stream } from "effect"
-import type { KubeClientShape, ListOptions, WatchOptions } from "../../src/layers/KubeClient.ts"
-import type { KubeError } from "../../src/layers/kube/errors.ts"
-import type { KubeObject, ListPage, ResourceRef, WatchEvent } from "../../src/layers/kube/types.ts"
+import type { KubeClientShape, ListOptions, WatchOptions } from "../src/layers/KubeClient.ts"
+import type { KubeError } from "../src/layers/kube/errors.ts"
+import type { KubeObject, ListPage, ResourceRef, WatchEvent } from "../src/layers/kube/types.ts"
 
 const unused = (name: string) => () => Effect.die(`fake KubeClient: ${name} was not expected`)
 

@@ -14,14 +14,14 @@ import {
   type V1Secret
 } from "@kubernetes/client-node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { clusterAvailable } from "./cluster.ts"
-import { runBuildScript } from "./controlPlane/binaries.ts"
-import { type ControlPlane, startControlPlane } from "./controlPlane/controlPlane.ts"
-import { httpsRequest } from "./controlPlane/http.ts"
-import { isPortFree } from "./controlPlane/ports.ts"
-import { isProcessAlive } from "./controlPlane/processes.ts"
-import { waitFor } from "./waitFor.ts"
-import { firstWatchEvent } from "./watch.ts"
+import { runBuildScript } from "../../dev/controlPlane/binaries.ts"
+import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
+import { httpsRequest } from "../../dev/controlPlane/http.ts"
+import { isPortFree } from "../../dev/controlPlane/ports.ts"
+import { isProcessAlive } from "../../dev/controlPlane/processes.ts"
+import { clusterAvailable } from "../support/cluster.ts"
+import { waitFor } from "../support/waitFor.ts"
+import { firstWatchEvent } from "../support/watch.ts"
 
 const loadKubeConfig = (path: string): KubeConfig => {
   const kc = new KubeConfig()
@@ -247,7 +247,7 @@ describe.runIf(clusterAvailable)("control plane owned by a process that dies", (
   afterEach(() => {
     for (const child of children.splice(0)) child.kill("SIGKILL")
   })
-  const controlPlaneModule = new URL("./controlPlane/controlPlane.ts", import.meta.url).href
+  const controlPlaneModule = new URL("../../dev/controlPlane/controlPlane.ts", import.meta.url).href
   // Starts a control plane in a child Node process that prints its pids and temp dir.
   const startInChild = async () => {
     const code = `

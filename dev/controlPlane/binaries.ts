@@ -8,7 +8,7 @@ import { access, constants } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url))
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url))
 export const BUILD_SCRIPT = join(REPO_ROOT, "scripts", "control-plane", "build.sh")
 
 export interface Binaries {

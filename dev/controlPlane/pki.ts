@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { createCertificate, generateKeyPair, type KeyPair } from "../../../src/lib/x509.ts"
+import { createCertificate, generateKeyPair, type KeyPair } from "../../src/lib/x509.ts"
 
 const VALIDITY_DAYS = 30
 
