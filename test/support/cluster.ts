@@ -8,7 +8,7 @@
  *   })
  *
  * Files that must also run without a cluster: `describe.runIf(clusterAvailable)(...)`
- * (the cluster is off when DCA_TEST_CONTROL_PLANE=0).
+ * (the cluster is off when DCA_TEST_CONTROL_PLANE=0, which CI refuses: controlPlaneGate.ts).
  */
 import { randomBytes } from "node:crypto"
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"

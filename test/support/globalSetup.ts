@@ -6,13 +6,21 @@
  * endpoint through which test files reach ONE shared control plane. The control plane itself
  * starts on the first `useCluster()` (test/support/cluster.ts), so runs without cluster
  * tests do not pay for it. Teardown stops it and removes its temp dir.
+ *
+ * A failed or impossible build (no Go, no KUBEBUILDER_ASSETS) fails the whole run. With CI
+ * set, DCA_TEST_CONTROL_PLANE=0 fails it too (controlPlaneGate.ts); elsewhere it skips the
+ * cluster tests and says so on stderr.
  */
 import type { TestProject } from "vitest/node"
 import { ensureBinaries } from "../../dev/controlPlane/binaries.ts"
 import { startControlServer } from "../../dev/controlPlane/controlServer.ts"
+import { controlPlaneGate } from "./controlPlaneGate.ts"
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  if (process.env.DCA_TEST_CONTROL_PLANE === "0") {
+  const gate = controlPlaneGate(process.env)
+  if (gate._tag === "Refuse") throw new Error(gate.error)
+  if (gate._tag === "Skip") {
+    process.stderr.write(`${gate.notice}\n`)
     project.provide("dcaControlPlane", null)
     return async () => {}
   }
