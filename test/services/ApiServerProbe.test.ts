@@ -4,6 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { fakeKubeClient } from "../../dev/fakeKubeClient.ts"
 import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { KubeClient, type KubeClientShape, KubeError } from "../../src/layers/KubeClient.ts"
@@ -181,7 +182,10 @@ const deadApiServer = async () => {
       ""
     ].join("\n")
   )
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()))
+  const close = () =>
+    new Promise<void>((resolve) => server.close(() => resolve())).then(() =>
+      Fs.rmSync(dir, { recursive: true, force: true })
+    )
   return { kubeconfigPath, connections, close }
 }
 
@@ -213,24 +217,76 @@ describe.runIf(clusterAvailable)("ApiServerProbe (real control plane)", () => {
       expect(connected?.annotations.server).toBe(cluster.server)
     }).pipe(Effect.provide(layer))
   })
+})
 
-  it.live("stays alive and not ready against a dead address, retrying quietly", () =>
+describe("ApiServerProbe (real KubeClient against a dead address, test clock)", () => {
+  /** Moves the test clock in 100 ms steps until `done()` holds, for at most `limit`. */
+  const advanceUntil = (done: () => boolean, limit: Duration.Input) =>
+    Effect.gen(function* () {
+      const steps = Duration.toMillis(Duration.fromInputUnsafe(limit)) / 100
+      for (let i = 0; i < steps; i++) {
+        if (done()) return
+        yield* Effect.yieldNow
+        yield* TestClock.adjust("100 millis")
+      }
+    })
+
+  it.effect("stays alive and not ready, retrying with backoff and warning once", () =>
     Effect.gen(function* () {
       const dead = yield* Effect.acquireRelease(Effect.promise(deadApiServer), (d) => Effect.promise(d.close))
-      const { logs, layer } = withProbe(dead.kubeconfigPath)
+      const logs = captureLogs()
       yield* Effect.gen(function* () {
+        const real = yield* KubeClient
+        // The real client does the real I/O; the wrapper only records when attempts start and how they fail.
+        const started: Array<number> = []
+        const failures: Array<KubeError> = []
+        const kube: KubeClientShape = {
+          ...real,
+          serverVersion: () =>
+            Effect.gen(function* () {
+              started.push(yield* Clock.currentTimeMillis)
+              return yield* real.serverVersion()
+            }).pipe(Effect.tapError((e) => Effect.sync(() => failures.push(e))))
+        }
         const health = yield* Health
-        const kube = yield* KubeClient
-        // Attempts at about 0 s, 1 s and 3 s (backoff with jitter).
-        yield* Effect.promise(() => waitFor(() => dead.connections.count >= 3, { what: "three connection attempts" }))
+        const handle = yield* health.register("apiserver", ["ready"])
+        const fiber = yield* Effect.forkScoped(runProbe(kube, handle))
+        // The socket I/O is real, so the test waits for each failure (polling, not a fixed sleep);
+        // the virtual clock stands still meanwhile and only moves to fire the next attempt.
+        const failed = (n: number) =>
+          Effect.promise(() => waitFor(() => failures.length >= n, { what: `${n} failed attempts` }))
+
+        yield* failed(1)
+        for (const n of [2, 3]) {
+          yield* advanceUntil(() => started.length >= n, "30 seconds")
+          expect(started).toHaveLength(n)
+          yield* failed(n)
+        }
+        expect(dead.connections.count).toBeGreaterThanOrEqual(3)
+        // Attempts about 0 s, 1 s and 3 s in (2^i s ±20 %, measured to the 100 ms step).
+        deltas(started).forEach((gap, i) => {
+          expect(gap).toBeGreaterThanOrEqual(0.8 * 1000 * 2 ** i)
+          expect(gap).toBeLessThanOrEqual(1.2 * 1000 * 2 ** i + 200)
+        })
+        for (const e of failures) expect(e.reason).toBe("Transport")
+
         const report = yield* health.report("ready")
         expect(report.Unhealthy).toContain("apiserver")
+        expect(fiber.pollUnsafe()).toBeUndefined()
         // The first failure is logged at once; later ones in the same 30 s window are not.
         const warnings = logs.lines.filter((l) => l.level === "Warn")
         expect(warnings).toHaveLength(1)
-        expect(warnings[0]?.annotations).toMatchObject({ reason: "Transport", server: kube.server })
+        expect(warnings[0]?.annotations).toMatchObject({ reason: "Transport", server: real.server, failedAttempts: 1 })
         expect(String(warnings[0]?.annotations.error)).toMatch(/^GET \/version: Transport: /)
-      }).pipe(Effect.provide(layer))
+      }).pipe(
+        Effect.provide(
+          Health.layer.pipe(
+            Layer.provideMerge(KubeClient.layer),
+            Layer.provide(ClusterAgentConfig.fromEnv({ DD_KUBERNETES_KUBECONFIG_PATH: dead.kubeconfigPath })),
+            Layer.provideMerge(logs.layer)
+          )
+        )
+      )
     })
   )
 })
