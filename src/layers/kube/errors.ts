@@ -2,7 +2,7 @@
 // is what callers branch on (404 → create, 409 → reread, 410 → relist, retry the rest or not);
 // the API's own Status fields are kept for logs. Credentials never reach these values: a
 // request path carries no token, and the detail comes from the server or the socket.
-import { Schema } from "effect"
+import { Schema, SchemaIssue } from "effect"
 
 export const KubeErrorReason = Schema.Literals([
   "NotFound",
@@ -124,3 +124,81 @@ export const errorFromStatus = (verb: string, path: string, s: StatusLike, httpS
 /** Worth retrying later: the connection, a timeout, throttling or a server-side failure. */
 export const isRetryable = (e: KubeError): boolean =>
   e.reason === "Transport" || e.reason === "Timeout" || e.reason === "TooManyRequests" || e.reason === "ServerError"
+
+/** Pure: `spec.metrics[0].external`, `metadata.labels["app.kubernetes.io/name"]`. */
+export const formatFieldPath = (path: ReadonlyArray<PropertyKey>): string => {
+  let out = ""
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`
+    else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) out += out === "" ? key : `.${key}`
+    else out += `[${JSON.stringify(typeof key === "symbol" ? String(key) : key)}]`
+  }
+  return out
+}
+
+/**
+ * What came instead, short and without the content of objects: a wrong field is named, not
+ * dumped (a ConfigMap's values are not for logs).
+ */
+const describeValue = (value: unknown): string => {
+  if (value === undefined) return "nothing"
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  switch (typeof value) {
+    case "string":
+      return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value)
+    case "number":
+    case "boolean":
+      return String(value)
+    case "object":
+      return "an object"
+  }
+  return typeof value
+}
+
+const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+  let value = root
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Pure: the text of a schema issue against the value that was decoded, one field per line
+ * joined with "; ": `spec.leaseDurationSeconds: expected number, got "60"`,
+ * `spec.maxReplicas: missing`.
+ */
+export const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string =>
+  issueFormatter(issue)
+    .issues.map(({ message, path }) => {
+      const keys = (path ?? []).map((segment) =>
+        typeof segment === "object" && segment !== null ? (segment as { key: PropertyKey }).key : segment
+      )
+      const field = formatFieldPath(keys)
+      const what =
+        message === "Missing key"
+          ? "missing"
+          : `${message.charAt(0).toLowerCase()}${message.slice(1)}, got ${describeValue(valueAt(input, keys))}`
+      return field === "" ? what : `${field}: ${what}`
+    })
+    .join("; ")
+
+/** Pure: the Decode error for an answer whose shape is not the one we read. */
+export const errorFromIssue = (
+  verb: string,
+  path: string,
+  issue: SchemaIssue.Issue,
+  input: unknown,
+  status?: number
+): KubeError =>
+  new KubeError({
+    reason: "Decode",
+    verb,
+    path,
+    ...(status === undefined ? {} : { status }),
+    detail: describeIssue(issue, input)
+  })

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Result, Schema } from "effect"
 import {
+  describeIssue,
+  errorFromIssue,
   errorFromResponse,
   errorFromStatus,
+  formatFieldPath,
   isRetryable,
   KubeError,
   reasonForStatus
@@ -80,6 +84,50 @@ describe("errorFromStatus", () => {
       reason: "ServerError",
       detail: "boom"
     })
+  })
+})
+
+describe("decode errors", () => {
+  it.each([
+    [[], ""],
+    [["spec"], "spec"],
+    [["spec", "metrics", 0, "external"], "spec.metrics[0].external"],
+    [["metadata", "labels", "app.kubernetes.io/name"], 'metadata.labels["app.kubernetes.io/name"]'],
+    [["data", "event.tokenKey"], 'data["event.tokenKey"]'],
+    [[0, "a"], "[0].a"],
+    [["data", ""], 'data[""]'],
+    [["$ref", "_x1"], "$ref._x1"]
+  ] as const)("field path %j → %s", (path, text) => {
+    expect(formatFieldPath(path)).toBe(text)
+  })
+
+  const Thing = Schema.Struct({
+    spec: Schema.Struct({ count: Schema.Number, name: Schema.optionalKey(Schema.String) })
+  })
+  const issueOf = (value: unknown) => {
+    const r = Schema.decodeUnknownResult(Thing)(value)
+    if (Result.isSuccess(r)) throw new Error("expected a failure")
+    return r.failure.issue
+  }
+
+  it.each([
+    [{ spec: { count: "60" } }, 'spec.count: expected number, got "60"'],
+    [{ spec: {} }, "spec.count: missing"],
+    [{ spec: { count: 1, name: { password: "hunter2" } } }, "spec.name: expected string, got an object"],
+    [{ spec: { count: [1] } }, "spec.count: expected number, got an array"],
+    [{ spec: null }, "spec: expected object, got null"],
+    [7, "expected object, got 7"]
+  ])("%j → %s", (value, detail) => {
+    expect(describeIssue(issueOf(value), value)).toBe(detail)
+  })
+
+  it("a Decode KubeError carries verb, path and status", () => {
+    const value = { spec: { count: false } }
+    const e = errorFromIssue("GET", "/api/v1/x", issueOf(value), value, 200)
+    expect(e).toMatchObject({ _tag: "KubeError", reason: "Decode", verb: "GET", path: "/api/v1/x", status: 200 })
+    expect(e.message).toBe("GET /api/v1/x: 200 Decode: spec.count: expected number, got false")
+    expect(isRetryable(e)).toBe(false)
+    expect(errorFromIssue("WATCH", "/w", issueOf(value), value).status).toBeUndefined()
   })
 })
 
