@@ -1,7 +1,10 @@
 // The agent's one edge to the Kubernetes API server: typed reads and writes, paginated LIST and
 // raw WATCH as a Stream, over one keep-alive connection pool (kube/transport.ts). Every failure
 // is a `KubeError` with a `reason` callers branch on. Retrying, relisting on 410 and watchdogs
-// are the callers' business (streams/); this layer does one request per call.
+// are the callers' business (streams/); this layer does one request per call. The objects the
+// agent writes or reasons about (ConfigMap, Lease, Event) are decoded with their schemas
+// (kube/schemas.ts): a malformed answer is a Decode error naming the field, and fields we
+// don't model are kept; the generic operations cast.
 import type { IncomingMessage } from "node:http"
 import { Context, type Duration, Effect, Layer, Option, Stream } from "effect"
 import { versionString } from "../version.ts"
@@ -9,6 +12,7 @@ import { ClusterAgentConfig } from "./Config.ts"
 import { type Credentials, credentialsFromEnvironment } from "./kube/credentials.ts"
 import { errorFromResponse, errorFromStatus, KubeConfigError, KubeError } from "./kube/errors.ts"
 import * as Paths from "./kube/paths.ts"
+import * as Schemas from "./kube/schemas.ts"
 import {
   type Connections,
   type HttpResponse,
@@ -204,23 +208,35 @@ async function* watchEvents<T>(
 
 /** The client over a transport; exported for tests that build their own transport. */
 export const makeKubeClient = (transport: Transport, credentialsSource: string): KubeClientShape => {
-  const call = <T>(spec: RequestSpec): Effect.Effect<T, KubeError> =>
-    Effect.flatMap(transport.send(spec), (res) => decodeJson<T>(spec, res))
+  /** The answer as JSON, cast to `T` (the generic operations), or decoded with `schema`. */
+  const call = <T>(spec: RequestSpec, schema?: Schemas.WireSchema<T>): Effect.Effect<T, KubeError> =>
+    Effect.flatMap(transport.send(spec), (res) => {
+      const json = decodeJson<T>(spec, res)
+      return schema === undefined
+        ? json
+        : Effect.flatMap(json, (value) =>
+            Schemas.decodeObject(schema, spec.verb ?? spec.method, spec.path, value, res.status)
+          )
+    })
 
-  const get = <T extends KubeObject = KubeObject>(resource: ResourceRef, name: string) =>
-    call<T>({ method: "GET", path: Paths.objectPath(resource, name) }).pipe(Effect.withSpan("KubeClient.get"))
+  const get = <T extends KubeObject = KubeObject>(
+    resource: ResourceRef,
+    name: string,
+    schema?: Schemas.WireSchema<T>
+  ) =>
+    call<T>({ method: "GET", path: Paths.objectPath(resource, name) }, schema).pipe(Effect.withSpan("KubeClient.get"))
 
-  const create = <T extends KubeObject>(resource: ResourceRef, object: T) =>
-    call<T>({ method: "POST", path: Paths.collectionPath(resource), body: object }).pipe(
+  const create = <T extends KubeObject>(resource: ResourceRef, object: T, schema?: Schemas.WireSchema<T>) =>
+    call<T>({ method: "POST", path: Paths.collectionPath(resource), body: object }, schema).pipe(
       Effect.withSpan("KubeClient.create")
     )
 
-  const replace = <T extends KubeObject>(resource: ResourceRef, object: T) => {
+  const replace = <T extends KubeObject>(resource: ResourceRef, object: T, schema?: Schemas.WireSchema<T>) => {
     const name = object.metadata?.name
     if (name === undefined || name === "") {
       return Effect.fail(invalid("PUT", Paths.collectionPath(resource), "the object has no metadata.name"))
     }
-    return call<T>({ method: "PUT", path: Paths.objectPath(resource, name), body: object }).pipe(
+    return call<T>({ method: "PUT", path: Paths.objectPath(resource, name), body: object }, schema).pipe(
       Effect.withSpan("KubeClient.replace")
     )
   }
@@ -318,18 +334,18 @@ export const makeKubeClient = (transport: Transport, credentialsSource: string):
     list,
     listAll,
     watch,
-    getConfigMap: (namespace, name) => get<ConfigMap>(Paths.configMaps(namespace), name),
-    createConfigMap: (namespace, cm) => create(Paths.configMaps(namespace), cm),
-    replaceConfigMap: (namespace, cm) => replace(Paths.configMaps(namespace), cm),
-    getLease: (namespace, name) => get<Lease>(Paths.leases(namespace), name),
-    createLease: (namespace, lease) => create(Paths.leases(namespace), lease),
-    replaceLease: (namespace, lease) => replace(Paths.leases(namespace), lease),
+    getConfigMap: (namespace, name) => get(Paths.configMaps(namespace), name, Schemas.ConfigMap),
+    createConfigMap: (namespace, cm) => create(Paths.configMaps(namespace), cm, Schemas.ConfigMap),
+    replaceConfigMap: (namespace, cm) => replace(Paths.configMaps(namespace), cm, Schemas.ConfigMap),
+    getLease: (namespace, name) => get(Paths.leases(namespace), name, Schemas.Lease),
+    createLease: (namespace, lease) => create(Paths.leases(namespace), lease, Schemas.Lease),
+    replaceLease: (namespace, lease) => replace(Paths.leases(namespace), lease, Schemas.Lease),
     getNamespace: (name) => get<Namespace>(Paths.namespaces, name),
     listComponentStatuses: () => list<ComponentStatus>(Paths.componentStatuses),
     createTokenReview: (review) => create(Paths.tokenReviews, review),
     createSubjectAccessReview: (review) => create(Paths.subjectAccessReviews, review),
     createSelfSubjectAccessReview: (review) => create(Paths.selfSubjectAccessReviews, review),
-    createEvent: (namespace, event) => create(Paths.events(namespace), event),
+    createEvent: (namespace, event) => create(Paths.events(namespace), event, Schemas.CoreEvent),
     connections: transport.connections
   }
 }

@@ -2,6 +2,37 @@
 // strings (RFC 3339; MicroTime fields carry 6 fractional digits, see microTime.ts), and every
 // object stays open (`[key: string]: unknown`) so fields we don't model survive a read-modify-
 // replace. client-node's models are not used: they carry `Date` objects, which the wire does not.
+//
+// The kinds the agent writes or reasons about (ObjectMeta, ConfigMap, Lease, Event,
+// HorizontalPodAutoscaler) are derived from their schemas in schemas.ts, which KubeClient
+// decodes answers with; the rest are declared here and cast.
+import type { ObjectMeta } from "./schemas.ts"
+
+export type {
+  ConfigMap,
+  CoreEvent,
+  CrossVersionObjectReference,
+  EventSeries,
+  EventSource,
+  ExternalMetricSource,
+  ExternalMetricStatus,
+  HorizontalPodAutoscaler,
+  HorizontalPodAutoscalerCondition,
+  HorizontalPodAutoscalerSpec,
+  HorizontalPodAutoscalerStatus,
+  LabelSelector,
+  LabelSelectorRequirement,
+  Lease,
+  LeaseSpec,
+  MetricIdentifier,
+  MetricSpec,
+  MetricStatus,
+  MetricTarget,
+  MetricValueStatus,
+  ObjectMeta,
+  ObjectReference,
+  OwnerReference
+} from "./schemas.ts"
 
 /** Identifies a resource collection: `group` "" is the core group (/api/v1). */
 export interface ResourceRef {
@@ -11,30 +42,6 @@ export interface ResourceRef {
   readonly resource: string
   /** Omitted for cluster-scoped resources or a list across all namespaces. */
   readonly namespace?: string | undefined
-}
-
-export interface OwnerReference {
-  readonly apiVersion: string
-  readonly kind: string
-  readonly name: string
-  readonly uid: string
-  readonly controller?: boolean
-  readonly blockOwnerDeletion?: boolean
-}
-
-export interface ObjectMeta {
-  readonly name?: string
-  readonly generateName?: string
-  readonly namespace?: string
-  readonly uid?: string
-  readonly resourceVersion?: string
-  readonly generation?: number
-  readonly creationTimestamp?: string
-  readonly deletionTimestamp?: string
-  readonly labels?: Readonly<Record<string, string>>
-  readonly annotations?: Readonly<Record<string, string>>
-  readonly ownerReferences?: ReadonlyArray<OwnerReference>
-  readonly [key: string]: unknown
 }
 
 /** Any object: what lists and watches of an arbitrary resource yield. */
@@ -88,26 +95,6 @@ export interface ServerVersion {
   readonly compiler?: string
   readonly platform?: string
   readonly [key: string]: unknown
-}
-
-export interface ConfigMap extends KubeObject {
-  readonly data?: Readonly<Record<string, string>>
-  readonly binaryData?: Readonly<Record<string, string>>
-}
-
-export interface LeaseSpec {
-  readonly holderIdentity?: string
-  readonly leaseDurationSeconds?: number
-  /** MicroTime: use `formatMicroTime`. */
-  readonly acquireTime?: string
-  /** MicroTime: use `formatMicroTime`. */
-  readonly renewTime?: string
-  readonly leaseTransitions?: number
-  readonly [key: string]: unknown
-}
-
-export interface Lease extends KubeObject {
-  readonly spec?: LeaseSpec
 }
 
 export interface Namespace extends KubeObject {
@@ -186,31 +173,4 @@ export interface SelfSubjectAccessReview extends KubeObject {
     readonly nonResourceAttributes?: NonResourceAttributes
   }
   readonly status?: SubjectAccessReviewStatus
-}
-
-export interface ObjectReference {
-  readonly apiVersion?: string
-  readonly kind?: string
-  readonly name?: string
-  readonly namespace?: string
-  readonly uid?: string
-  readonly resourceVersion?: string
-  readonly fieldPath?: string
-}
-
-/** core/v1 Event. `eventTime` is a MicroTime; first/lastTimestamp are second-precision times. */
-export interface CoreEvent extends KubeObject {
-  readonly involvedObject: ObjectReference
-  readonly reason?: string
-  readonly message?: string
-  readonly type?: "Normal" | "Warning" | (string & {})
-  readonly source?: { readonly component?: string; readonly host?: string }
-  readonly firstTimestamp?: string
-  readonly lastTimestamp?: string
-  readonly eventTime?: string
-  readonly count?: number
-  readonly action?: string
-  readonly reportingComponent?: string
-  readonly reportingInstance?: string
-  readonly related?: ObjectReference
 }
