@@ -126,6 +126,43 @@ describe.runIf(clusterAvailable)("KubeClient (real API server)", () => {
     )
   )
 
+  it.live("decoded ConfigMaps and Leases keep what the schemas don't model, through a read-modify-replace", () =>
+    withKube((kube) =>
+      Effect.gen(function* () {
+        const ns = yield* namespace("kc-open")
+        const leases: ResourceRef = { group: "coordination.k8s.io", version: "v1", resource: "leases", namespace: ns }
+        const annotations = { "example.com/owner": "someone-else" }
+        yield* kube.createConfigMap(ns, { metadata: { name: "open", annotations }, data: { a: "1" } })
+        yield* kube.createLease(ns, {
+          metadata: { name: "open", annotations },
+          spec: { holderIdentity: "pod-a", leaseDurationSeconds: 60 }
+        })
+
+        // Decoding drops nothing of what the server sent: the cast (generic) read is the same.
+        const cm = yield* kube.getConfigMap(ns, "open")
+        expect(cm).toEqual(yield* kube.get(cms(ns), "open"))
+        const lease = yield* kube.getLease(ns, "open")
+        expect(lease).toEqual(yield* kube.get(leases, "open"))
+        // managedFields is not modelled; it is there, whole.
+        const managed = cm.metadata?.managedFields
+        expect(Array.isArray(managed) && managed.length > 0).toBe(true)
+        expect(JSON.stringify(managed)).toContain("f:data")
+        expect(JSON.stringify(lease.metadata?.managedFields)).toContain("f:holderIdentity")
+
+        // Write back what was read with one change: the rest is still there.
+        const cm2 = yield* kube.replaceConfigMap(ns, { ...cm, data: { ...cm.data, b: "2" } })
+        expect(cm2.data).toEqual({ a: "1", b: "2" })
+        expect(cm2.metadata?.annotations).toEqual(annotations)
+        expect(cm2.metadata?.uid).toBe(cm.metadata?.uid)
+        expect(cm2).toEqual(yield* kube.get(cms(ns), "open"))
+        const lease2 = yield* kube.replaceLease(ns, { ...lease, spec: { ...lease.spec, holderIdentity: "pod-b" } })
+        expect(lease2.spec).toEqual({ holderIdentity: "pod-b", leaseDurationSeconds: 60 })
+        expect(lease2.metadata?.annotations).toEqual(annotations)
+        expect(lease2).toEqual(yield* kube.get(leases, "open"))
+      })
+    )
+  )
+
   it.live("403 for a user without rights", () =>
     Effect.gen(function* () {
       const ns = yield* namespace("kc-forbidden")
