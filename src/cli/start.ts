@@ -2,24 +2,12 @@
 // tokens, run every feature until SIGTERM/SIGINT, then stop cleanly.
 import { Context, Effect, Layer, Option } from "effect"
 import { Command } from "effect/cli"
-import { AuthTokens } from "../layers/AuthTokens.ts"
+import { AgentLive } from "../Agent.ts"
 import { ClusterAgentConfig, type ClusterAgentConfigShape, configRows, derivedRows } from "../layers/Config.ts"
-import { KubeClient } from "../layers/KubeClient.ts"
 import { loggingLayer } from "../layers/Logging.ts"
-import { ApiServerProbeLive } from "../services/ApiServerProbe.ts"
-import { ClusterId } from "../services/ClusterId.ts"
 import { Health } from "../services/Health.ts"
-import { MetadataMapper } from "../services/MetadataMapper.ts"
-import { NodeAgentApi } from "../services/NodeAgentApi.ts"
-import { TelemetryLive } from "../services/Telemetry.ts"
 import { versionString } from "../version.ts"
 import { CliExit } from "./CliExit.ts"
-
-/** Every feature of the agent, with the shared services they use. */
-export const AgentLive = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer).pipe(
-  Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer)),
-  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer))
-)
 
 /** The effective configuration as log annotations: variable → shown value (secrets masked). */
 const configAnnotations = (config: ClusterAgentConfigShape) => ({

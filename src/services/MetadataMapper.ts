@@ -2,13 +2,27 @@
 // annotations, namespace labels and metadata), answered from memory. Runs on every replica. The
 // per-node answer is cached as JSON text and dropped when anything it depends on changes, so the
 // hot path (one request per node agent per minute) is a map lookup.
-import { Context, Effect, Layer } from "effect"
-import { ClusterAgentConfig } from "../layers/Config.ts"
-import { ClusterStores, type ClusterStoresShape } from "../streams/ClusterStores.ts"
-import { endpointSlices, type Labels, type SlimNamespace, type SlimPod } from "../streams/objects.ts"
+import { Context, Deferred, Effect, Layer, Stream } from "effect"
+import { ClusterAgentConfig, type ClusterAgentConfigShape } from "../layers/Config.ts"
+import type { Reflected } from "../streams/reflector.ts"
 import type { StoreChange } from "../streams/store.ts"
+import { Watches } from "../streams/Watches.ts"
 import { Health } from "./Health.ts"
 import { MetadataIndex } from "./metadata/MetadataIndex.ts"
+import {
+  endpointSlices,
+  type Labels,
+  metadataWatches,
+  namespaces,
+  nodes,
+  pods,
+  type SlimEndpointSlice,
+  type SlimNamespace,
+  type SlimNode,
+  type SlimPod,
+  type SlimService,
+  services
+} from "./metadata/objects.ts"
 import { allNodesResponse, nodeResponse, podTags, type Stores } from "./metadata/views.ts"
 
 export interface MetadataMapperShape {
@@ -31,13 +45,37 @@ const emptyStore = {
   size: () => 0,
   values: () => [][Symbol.iterator](),
   synced: () => false,
-  snapshot: () => new Map()
+  snapshot: () => new Map(),
+  version: () => 0
 }
 
 const emptyStores: Stores = { pods: emptyStore, nodes: emptyStore, services: emptyStore, namespaces: emptyStore }
 
-/** Builds the mapper over the stores, subscribed for the life of the scope. */
-export const makeMetadataMapper = (stores: ClusterStoresShape) =>
+/** The watched kinds the mapper reads. */
+export interface MetadataSources {
+  readonly pods: Reflected<SlimPod>
+  readonly nodes: Reflected<SlimNode>
+  readonly namespaces: Reflected<SlimNamespace>
+  readonly services: Reflected<SlimService>
+  readonly endpointSlices: Reflected<SlimEndpointSlice>
+}
+
+/** The nodes whose answers a change may alter; undefined: all of them. */
+const nodesOfPod = (change: StoreChange<SlimPod>): ReadonlyArray<string> | undefined =>
+  change._tag === "Applied"
+    ? [change.previous?.nodeName ?? "", change.current.nodeName]
+    : change._tag === "Deleted"
+      ? [change.previous.nodeName]
+      : undefined
+const nodesOfNode = (change: StoreChange<SlimNode>): ReadonlyArray<string> | undefined =>
+  change._tag === "Replaced" ? undefined : [change.key]
+
+/**
+ * Builds the mapper over the sources and follows their changes on fibers of the scope. The
+ * returned effect `caughtUp` completes once the index and cache have taken in a complete list
+ * of every kind.
+ */
+export const makeMetadataMapper = (sources: MetadataSources) =>
   Effect.gen(function* () {
     const index = new MetadataIndex()
     const cache = new Map<string, Buffer>()
@@ -45,32 +83,39 @@ export const makeMetadataMapper = (stores: ClusterStoresShape) =>
       if (nodes === undefined) cache.clear()
       else for (const n of nodes) cache.delete(n)
     }
-    const podNodes = (change: StoreChange<SlimPod>) =>
-      change._tag === "Applied"
-        ? [change.previous?.nodeName ?? "", change.current.nodeName]
-        : change._tag === "Deleted"
-          ? [change.previous.nodeName]
-          : undefined
+    const stores: Stores = {
+      pods: sources.pods.store,
+      nodes: sources.nodes.store,
+      services: sources.services.store,
+      namespaces: sources.namespaces.store
+    }
 
-    yield* stores.subscribe("endpointSlices", (change) => forget(index.follow(change, endpointSlices.key)))
-    yield* stores.subscribe("pods", (change) => forget(podNodes(change)))
-    yield* stores.subscribe("nodes", (change) =>
-      forget(
-        change._tag === "Replaced"
-          ? undefined
-          : [change._tag === "Applied" ? change.current.name : change.previous.name]
-      )
-    )
-    // Services change rarely and a service spans nodes: drop every cached answer.
-    yield* stores.subscribe("services", () => forget(undefined))
-    // Subscribed first, then built from what the store holds: nothing can slip between.
-    index.follow(
-      { _tag: "Replaced", previous: new Map(), current: stores.endpointSlices.snapshot() },
-      endpointSlices.key
-    )
-    cache.clear()
+    /** Follows one kind's changes; completes `caughtUp` at its first complete state. */
+    const follow = <T>(reflected: Reflected<T>, onChange: (change: StoreChange<T>) => void) =>
+      Effect.gen(function* () {
+        const caughtUp = yield* Deferred.make<void>()
+        yield* reflected.changes.pipe(
+          Stream.runForEach((change) =>
+            Effect.suspend(() => {
+              onChange(change)
+              return change._tag === "Replaced" ? Deferred.succeed(caughtUp, undefined) : Effect.void
+            })
+          ),
+          Effect.forkScoped
+        )
+        return Deferred.await(caughtUp)
+      })
 
-    return {
+    const caughtUp = [
+      yield* follow(sources.endpointSlices, (change) => forget(index.follow(change))),
+      yield* follow(sources.pods, (change) => forget(nodesOfPod(change))),
+      yield* follow(sources.nodes, (change) => forget(nodesOfNode(change))),
+      // Services change rarely and a service spans nodes: drop every cached answer.
+      yield* follow(sources.services, () => forget(undefined)),
+      sources.namespaces.synced
+    ]
+
+    const mapper: MetadataMapperShape = {
       enabled: true,
       nodePodsJson: (node) => {
         const cached = cache.get(node)
@@ -85,7 +130,8 @@ export const makeMetadataMapper = (stores: ClusterStoresShape) =>
       nodeLabels: (node) => stores.nodes.get(node)?.labels,
       nodeAnnotations: (node) => stores.nodes.get(node)?.annotations,
       namespace: (name) => stores.namespaces.get(name)
-    } satisfies MetadataMapperShape
+    }
+    return { mapper, caughtUp: Effect.all(caughtUp, { discard: true }) }
   })
 
 /** The mapper when metadata collection is off: every node and namespace is unknown. */
@@ -99,15 +145,20 @@ export const disabledMetadataMapper: MetadataMapperShape = {
   namespace: () => undefined
 }
 
+const enabled = (config: ClusterAgentConfigShape) => config.collectMetadataTags && config.useMetadataMapper
+
 export class MetadataMapper extends Context.Service<MetadataMapper, MetadataMapperShape>()("dca/MetadataMapper") {
+  /** The watches the mapper needs under this configuration (none when it is off). */
+  static readonly watches = (config: ClusterAgentConfigShape) => (enabled(config) ? metadataWatches : [])
+
   /**
-   * Watches the cluster (through ClusterStores) when enabled, and registers the `metadata`
-   * readiness component, healthy once every store has synced.
+   * Follows the cluster through the shared watch layer when enabled, and registers the
+   * `metadata` readiness component, healthy once the index holds a complete list of every kind.
    */
   static readonly layer = Layer.unwrap(
     Effect.gen(function* () {
       const config = yield* ClusterAgentConfig
-      if (!config.collectMetadataTags || !config.useMetadataMapper) {
+      if (!enabled(config)) {
         yield* Effect.logInfo("metadata mapper disabled").pipe(
           Effect.annotateLogs({
             DD_KUBERNETES_COLLECT_METADATA_TAGS: config.collectMetadataTags,
@@ -119,26 +170,34 @@ export class MetadataMapper extends Context.Service<MetadataMapper, MetadataMapp
       return Layer.effect(
         MetadataMapper,
         Effect.gen(function* () {
-          const stores = yield* ClusterStores
+          const watches = yield* Watches
+          const sources: MetadataSources = {
+            pods: yield* watches.reflect(pods),
+            nodes: yield* watches.reflect(nodes),
+            namespaces: yield* watches.reflect(namespaces),
+            services: yield* watches.reflect(services),
+            endpointSlices: yield* watches.reflect(endpointSlices)
+          }
           const health = yield* (yield* Health).register("metadata", ["ready"])
+          const { mapper, caughtUp } = yield* makeMetadataMapper(sources)
           yield* Effect.forkScoped(
             Effect.gen(function* () {
-              yield* stores.awaitSynced
+              yield* caughtUp
               yield* health.set(true)
               yield* Effect.logInfo("cluster metadata synced").pipe(
                 Effect.annotateLogs({
-                  nodes: stores.nodes.size(),
-                  pods: stores.pods.size(),
-                  services: stores.services.size(),
-                  endpointSlices: stores.endpointSlices.size(),
-                  namespaces: stores.namespaces.size()
+                  nodes: sources.nodes.store.size(),
+                  pods: sources.pods.store.size(),
+                  services: sources.services.store.size(),
+                  endpointSlices: sources.endpointSlices.store.size(),
+                  namespaces: sources.namespaces.store.size()
                 })
               )
             })
           )
-          return yield* makeMetadataMapper(stores)
+          return mapper
         })
-      ).pipe(Layer.provide(ClusterStores.layer))
+      )
     })
   )
 }

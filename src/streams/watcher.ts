@@ -1,20 +1,25 @@
-// The list+watch loop of one kind, as a Stream of watcher events that never fails:
+// The list+watch loop of one kind, as a Stream of watcher events that never fails. Every decision
+// (when to relist, where to resume, when to back off) is the pure machine of watchMachine.ts;
+// this shell performs its actions and reports how each request went:
 //
 //   LIST (paginated) ──▶ Init, InitPage…, InitDone ──▶ WATCH from the list's resourceVersion
 //        ▲                                                 │ events ──▶ Apply / Delete
-//        │ 410 Gone                                        │ BOOKMARK ──▶ resourceVersion only
+//        │ 410 Gone, 500                                   │ BOOKMARK ──▶ resourceVersion only
 //        └──────────────────────────────── resume from the last resourceVersion when the server
-//                                          ends the watch, the watchdog finds it silent, or it
-//                                          fails (after a capped, jittered backoff)
+//                                          ends the watch, it goes silent (idle timeout), or it
+//                                          fails (after the named backoff Schedule)
 //
 // This is our own loop rather than client-node's informer (kubernetes-notes A5–A6): that one
 // never asks for bookmarks, does not paginate, and stops for good on most errors.
-import { Clock, Duration, Effect, Metric, Queue, Ref, Schedule, Stream } from "effect"
-import type { KubeClientShape, KubeError } from "../layers/KubeClient.ts"
-import type { KubeObject } from "../layers/kube/types.ts"
+import { Clock, Duration, Effect, Metric, Queue, Random, Ref, Schedule, Stream } from "effect"
+import type { KubeClientShape } from "../layers/KubeClient.ts"
+import type { KubeError } from "../layers/kube/errors.ts"
+import type { KubeObject, WatchEvent } from "../layers/kube/types.ts"
 import { reconnectBackoff } from "../lib/backoff.ts"
-import type { Kind } from "./objects.ts"
-import type { WatcherEvent } from "./store.ts"
+import type { WatchRequest } from "./request.ts"
+import type { Keyed, WatcherEvent } from "./store.ts"
+import { keyOf } from "./strip.ts"
+import { start, step, type WatchAction, type WatchOutcome, type WatchState } from "./watchMachine.ts"
 
 export interface WatcherOptions {
   /** Objects per LIST page. */
@@ -25,6 +30,8 @@ export interface WatcherOptions {
   readonly idleTimeout: Duration.Duration
   /** Delays between failed attempts; restarts from the first delay after any progress. */
   readonly backoff: Schedule.Schedule<unknown, unknown>
+  /** Resume from this resourceVersion instead of listing first (a stored cursor). */
+  readonly resumeFrom?: string | undefined
 }
 
 export const defaultWatcherOptions = (restclientTimeout: Duration.Duration): WatcherOptions => ({
@@ -34,13 +41,6 @@ export const defaultWatcherOptions = (restclientTimeout: Duration.Duration): Wat
   idleTimeout: Duration.sum(Duration.times(restclientTimeout, 2), Duration.seconds(30)),
   backoff: reconnectBackoff
 })
-
-/** How one WATCH request ended. */
-export type WatchOutcome =
-  | { readonly _tag: "Ended" }
-  | { readonly _tag: "Idle" }
-  | { readonly _tag: "Gone" }
-  | { readonly _tag: "Failed"; readonly error: KubeError }
 
 const relists = Metric.counter("kube_watch_relists_total", { description: "Complete LISTs of a watched kind" })
 const restarts = Metric.counter("kube_watch_restarts_total", {
@@ -54,78 +54,106 @@ const sinceLastEvent = Metric.gauge("kube_watch_seconds_since_last_event", {
   description: "Seconds since the last watch event or bookmark of a kind (updated every 5 s)"
 })
 
-const resourceVersionOf = (o: KubeObject): string | undefined => o.metadata?.resourceVersion
+const idle = Symbol("idle")
+
+const why = (outcome: WatchOutcome): string =>
+  outcome._tag === "WatchFailed" ? (outcome.reason === "Gone" ? "gone" : "failed") : outcome._tag.toLowerCase()
 
 /** Runs the loop forever, handing every watcher event to `emit` (which may apply backpressure). */
 export const runWatcher = <T>(
   kube: KubeClientShape,
-  kind: Kind<T>,
+  request: WatchRequest<T>,
   options: WatcherOptions,
   emit: (event: WatcherEvent<T>) => Effect.Effect<void>
 ): Effect.Effect<never> =>
   Effect.gen(function* () {
-    const attrs = { kind: kind.name }
+    const attrs = { kind: request.name }
+    const selectors = { labelSelector: request.labelSelector, fieldSelector: request.fieldSelector }
+    const keyed = (o: KubeObject): Keyed<T> => ({ key: keyOf(o), object: request.strip(o) })
     const lastEvent = yield* Ref.make(yield* Clock.currentTimeMillis)
     const touch = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       yield* Ref.set(lastEvent, now)
       yield* Metric.update(Metric.withAttributes(lastEventAt, attrs), now / 1000)
     })
+    const logged = (message: string, error?: KubeError) =>
+      Effect.logWarning(message).pipe(
+        Effect.annotateLogs(error === undefined ? attrs : { ...attrs, reason: error.reason, error: error.message })
+      )
 
-    /** LIST every page and emit the relist; returns the list's resourceVersion. */
-    const relist = Effect.gen(function* () {
+    let state: WatchState
+    let action: WatchAction
+    ;({ state, action } = start(options.resumeFrom))
+
+    /** LIST every page and emit the relist. */
+    const list = Effect.gen(function* () {
       yield* emit({ _tag: "Init" })
       let resourceVersion = ""
-      yield* kube.listAll(kind.resource, { limit: options.pageSize }).pipe(
+      const listed = yield* kube.listAll(request.resource, { ...selectors, limit: options.pageSize }).pipe(
         Stream.runForEach((page) => {
           resourceVersion = page.metadata.resourceVersion ?? resourceVersion
-          return emit({ _tag: "InitPage", objects: page.items.map(kind.strip) })
-        })
+          return emit({ _tag: "InitPage", objects: page.items.map(keyed) })
+        }),
+        Effect.result
       )
+      if (listed._tag === "Failure") {
+        yield* logged("LIST failed, retrying", listed.failure)
+        return { _tag: "ListFailed", reason: listed.failure.reason } satisfies WatchOutcome
+      }
       yield* emit({ _tag: "InitDone" })
       yield* touch
       yield* Metric.update(Metric.withAttributes(relists, attrs), 1)
-      return resourceVersion
+      return { _tag: "Listed", resourceVersion } satisfies WatchOutcome
     })
 
-    /** One WATCH from `from`; the resourceVersion it reached is kept in `at`. */
-    const watchOnce = (at: Ref.Ref<string>, progressed: Ref.Ref<boolean>) =>
+    const onEvent = (event: WatchEvent) =>
       Effect.gen(function* () {
-        const base = Duration.toSeconds(options.watchTimeout)
-        const timeoutSeconds = Math.max(1, Math.floor(base * (1 + Math.random())))
-        const consume = kube
-          .watch(kind.resource, { resourceVersion: yield* Ref.get(at), allowWatchBookmarks: true, timeoutSeconds })
+        yield* touch
+        if (event.type !== "BOOKMARK") {
+          yield* Metric.update(Metric.withAttributes(events, attrs), 1)
+          const { key, object } = keyed(event.object)
+          yield* emit(event.type === "DELETED" ? { _tag: "Delete", key, object } : { _tag: "Apply", key, object })
+        }
+        ;({ state } = step(state, { _tag: "Event", resourceVersion: event.object.metadata?.resourceVersion }))
+      })
+
+    /** One WATCH from `resourceVersion`, until the server ends it, it fails or it goes silent. */
+    const watch = (resourceVersion: string) =>
+      Effect.gen(function* () {
+        const jitter = yield* Random.next
+        const timeoutSeconds = Math.max(1, Math.floor(Duration.toSeconds(options.watchTimeout) * (1 + jitter)))
+        const startedAt = yield* Clock.currentTimeMillis
+        let silent = false
+        const ran = yield* kube
+          .watch(request.resource, { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds })
           .pipe(
-            Stream.runForEach((event) =>
-              Effect.gen(function* () {
-                yield* touch
-                yield* Ref.set(progressed, true)
-                const rv = resourceVersionOf(event.object as KubeObject)
-                if (event.type !== "BOOKMARK") {
-                  yield* Metric.update(Metric.withAttributes(events, attrs), 1)
-                  const object = kind.strip(event.object as KubeObject)
-                  yield* emit(event.type === "DELETED" ? { _tag: "Delete", object } : { _tag: "Apply", object })
-                }
-                if (rv !== undefined && rv !== "") yield* Ref.set(at, rv)
-              })
+            Stream.map((e): WatchEvent | typeof idle => e),
+            Stream.timeoutOrElse({ duration: options.idleTimeout, orElse: () => Stream.succeed(idle) }),
+            Stream.runForEach((e) =>
+              e === idle
+                ? Effect.sync(() => {
+                    silent = true
+                  })
+                : onEvent(e)
             ),
-            Effect.as<WatchOutcome>({ _tag: "Ended" }),
-            Effect.catch(
-              (error): Effect.Effect<WatchOutcome> =>
-                Effect.succeed(error.reason === "Gone" ? { _tag: "Gone" } : { _tag: "Failed", error })
-            )
+            Effect.result
           )
-        // The watchdog: wakes when the watch could first have gone idle, and again until it has.
-        const watchdog = Effect.gen(function* () {
-          const idleMillis = Duration.toMillis(options.idleTimeout)
-          for (;;) {
-            const now = yield* Clock.currentTimeMillis
-            const silentFor = now - (yield* Ref.get(lastEvent))
-            if (silentFor >= idleMillis) return { _tag: "Idle" } as WatchOutcome
-            yield* Effect.sleep(Duration.millis(idleMillis - silentFor))
+        if (ran._tag === "Failure") {
+          const error = ran.failure
+          if (error.reason === "Gone") {
+            yield* Effect.logInfo("watch resourceVersion expired, listing again").pipe(Effect.annotateLogs(attrs))
+          } else {
+            yield* logged("WATCH failed, retrying", error)
           }
-        })
-        return yield* Effect.raceFirst(consume, watchdog)
+          return { _tag: "WatchFailed", reason: error.reason } satisfies WatchOutcome
+        }
+        if (silent) {
+          yield* Effect.logWarning("watch silent for too long, restarting it").pipe(
+            Effect.annotateLogs({ ...attrs, idleTimeout: Duration.format(options.idleTimeout) })
+          )
+          return { _tag: "Idle" } satisfies WatchOutcome
+        }
+        return { _tag: "Ended", elapsedMillis: (yield* Clock.currentTimeMillis) - startedAt } satisfies WatchOutcome
       })
 
     // "Seconds since the last event", refreshed every 5 s for as long as the loop runs.
@@ -136,69 +164,32 @@ export const runWatcher = <T>(
       }).pipe(Effect.repeat(Schedule.spaced("5 seconds")))
     )
 
-    let step = yield* Schedule.toStepWithSleep(options.backoff)
-    const resetBackoff = Effect.gen(function* () {
-      step = yield* Schedule.toStepWithSleep(options.backoff)
-    })
-    const backoff = (what: string, error: KubeError) =>
-      Effect.gen(function* () {
-        yield* Effect.logWarning(`${what} failed, retrying`).pipe(
-          Effect.annotateLogs({ kind: kind.name, reason: error.reason, error: error.message })
-        )
-        yield* Effect.ignore(step(error))
-      })
-
-    const at = yield* Ref.make("")
-    const progressed = yield* Ref.make(false)
-    let needsList = true
+    let backoff = yield* Schedule.toStepWithSleep(options.backoff)
     for (;;) {
-      if (needsList) {
-        const listed = yield* Effect.result(relist)
-        if (listed._tag === "Failure") {
-          yield* backoff("LIST", listed.failure)
-          continue
-        }
-        yield* Ref.set(at, listed.success)
-        yield* resetBackoff
-        needsList = false
+      let outcome: WatchOutcome
+      switch (action._tag) {
+        case "List":
+          outcome = yield* list
+          break
+        case "Watch":
+          outcome = yield* watch(action.resourceVersion)
+          yield* Metric.update(Metric.withAttributes(restarts, { ...attrs, why: why(outcome) }), 1)
+          break
+        case "Backoff":
+          // The first failure after progress starts the schedule over, from its first delay.
+          if (action.attempt === 1) backoff = yield* Schedule.toStepWithSleep(options.backoff)
+          yield* Effect.ignore(backoff(undefined))
+          outcome = { _tag: "Slept" }
+          break
+        case "Continue":
+          return yield* Effect.die("watch machine: Continue outside a WATCH")
       }
-      yield* Ref.set(progressed, false)
-      const startedAt = yield* Clock.currentTimeMillis
-      const outcome = yield* watchOnce(at, progressed)
-      yield* Metric.update(Metric.withAttributes(restarts, { ...attrs, why: outcome._tag.toLowerCase() }), 1)
-      if (yield* Ref.get(progressed)) yield* resetBackoff
-      switch (outcome._tag) {
-        case "Ended":
-          // A watch the server closes at once, with nothing in it, is not a timeout but a
-          // misbehaving server or proxy: back off instead of hammering it.
-          if (!(yield* Ref.get(progressed)) && (yield* Clock.currentTimeMillis) - startedAt < 1000) {
-            yield* Effect.ignore(step(undefined))
-          }
-          break
-        case "Idle":
-          yield* Effect.logWarning("watch silent for too long, restarting it").pipe(
-            Effect.annotateLogs({ kind: kind.name, idleTimeout: Duration.format(options.idleTimeout) })
-          )
-          // Count the restart as activity, or the next watch would be judged idle at once.
-          yield* touch
-          break
-        case "Gone":
-          yield* Effect.logInfo("watch resourceVersion expired, listing again").pipe(
-            Effect.annotateLogs({ kind: kind.name })
-          )
-          needsList = true
-          break
-        case "Failed":
-          // A 500 while resuming can mean the version was compacted under the server; relist.
-          if (outcome.error.reason === "ServerError") needsList = true
-          yield* backoff("WATCH", outcome.error)
-          break
-      }
+      ;({ state, action } = step(state, outcome))
     }
   })
 
 /** The loop as a Stream: consumers pace it (the buffer is small, so a slow reflector slows LISTs). */
-export const watcher = <T>(kube: KubeClientShape, kind: Kind<T>, options: WatcherOptions) =>
-  Stream.callback<WatcherEvent<T>>((queue) => runWatcher(kube, kind, options, (e) => Queue.offer(queue, e)), {
+export const watcher = <T>(kube: KubeClientShape, request: WatchRequest<T>, options: WatcherOptions) =>
+  Stream.callback<WatcherEvent<T>>((queue) => runWatcher(kube, request, options, (e) => Queue.offer(queue, e)), {
     bufferSize: 64
   })

@@ -3,16 +3,40 @@ import { Duration, Effect, Queue, Schedule } from "effect"
 import { object, page, scriptedWatches } from "../../dev/fakeKubeClient.ts"
 import { KubeError } from "../../src/layers/kube/errors.ts"
 import type { KubeObject } from "../../src/layers/kube/types.ts"
-import type { Kind } from "../../src/streams/objects.ts"
+import type { WatchRequest } from "../../src/streams/request.ts"
 import type { WatcherEvent } from "../../src/streams/store.ts"
 import { runWatcher, type WatcherOptions } from "../../src/streams/watcher.ts"
 import { advance } from "../support/effectTest.ts"
 
-const kind: Kind<string> = {
+const kind: WatchRequest<string> = {
   name: "things",
   resource: { group: "", version: "v1", resource: "things" },
-  strip: (o: KubeObject) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`,
-  key: (s) => s.split("@")[0] ?? s
+  strip: (o: KubeObject) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`
+}
+
+/** What a test compares: the events with their keys checked and dropped. */
+type Seen =
+  | { readonly _tag: "Init" | "InitDone" }
+  | { readonly _tag: "InitPage"; readonly objects: Array<string> }
+  | {
+      readonly _tag: "Apply" | "Delete"
+      readonly object: string
+    }
+const seen = (e: WatcherEvent<string>): Seen => {
+  const keyOk = (key: string, object: string) => {
+    if (key !== `ns/${object.split("@")[0]}`) throw new Error(`key ${key} does not match ${object}`)
+  }
+  switch (e._tag) {
+    case "Init":
+    case "InitDone":
+      return { _tag: e._tag }
+    case "InitPage":
+      for (const o of e.objects) keyOk(o.key, o.object)
+      return { _tag: "InitPage", objects: e.objects.map((o) => o.object) }
+    default:
+      keyOk(e.key, e.object)
+      return { _tag: e._tag, object: e.object }
+  }
 }
 
 const options = (overrides: Partial<WatcherOptions> = {}): WatcherOptions => ({
@@ -33,14 +57,17 @@ const gone = new KubeError({ reason: "Gone", verb: "WATCH", path: "/api/v1/thing
 const start = (opts: WatcherOptions = options()) =>
   Effect.gen(function* () {
     const script = yield* scriptedWatches
-    const emitted: Array<WatcherEvent<string>> = []
-    yield* Effect.forkChild(runWatcher(script.kube, kind, opts, (e) => Effect.sync(() => emitted.push(e))))
+    const emitted: Array<Seen> = []
+    yield* Effect.forkChild(runWatcher(script.kube, kind, opts, (e) => Effect.sync(() => emitted.push(seen(e)))))
     yield* Effect.yieldNow
+    // The loop reaches its next request within a few scheduler turns, without time passing.
     const nextSession = Effect.gen(function* () {
-      yield* Effect.yieldNow
-      const s = yield* Queue.poll(script.sessions)
-      if (s._tag === "None") throw new Error("no WATCH request was made")
-      return s.value
+      for (let turn = 0; turn < 100; turn++) {
+        yield* Effect.yieldNow
+        const s = yield* Queue.poll(script.sessions)
+        if (s._tag === "Some") return s.value
+      }
+      throw new Error("no WATCH request was made")
     })
     return { ...script, emitted, nextSession }
   })
@@ -92,11 +119,12 @@ describe("runWatcher", () => {
     })
   )
 
-  it.effect("410 Gone relists, and the next watch starts from the new list", () =>
+  it.effect("410 Gone relists at once, and the next watch starts from the new list", () =>
     Effect.gen(function* () {
       const w = yield* start()
       yield* Queue.offer(w.lists, { pages: [page("100", [object("a", "100")])] })
       const first = yield* w.nextSession
+      yield* Queue.offer(first.events, { type: "BOOKMARK", object: { metadata: { resourceVersion: "110" } } })
       yield* Queue.offer(w.lists, { pages: [page("500", [object("b", "499")])] })
       yield* Queue.fail(first.events, gone)
       const second = yield* w.nextSession
@@ -107,6 +135,22 @@ describe("runWatcher", () => {
         { _tag: "InitDone" }
       ])
       expect(second.options?.resourceVersion).toBe("500")
+    })
+  )
+
+  it.effect("410 Gone on the first watch after a LIST relists only after a backoff", () =>
+    Effect.gen(function* () {
+      const w = yield* start()
+      yield* Queue.offer(w.lists, { pages: [page("100", [])] })
+      const first = yield* w.nextSession
+      yield* Queue.offer(w.lists, { pages: [page("200", [])] })
+      yield* Queue.fail(first.events, gone)
+      yield* advance("750 millis", "250 millis")
+      expect(w.listCalls).toHaveLength(1)
+      yield* advance("250 millis", "250 millis")
+      const second = yield* w.nextSession
+      expect(w.listCalls).toHaveLength(2)
+      expect(second.options?.resourceVersion).toBe("200")
     })
   )
 

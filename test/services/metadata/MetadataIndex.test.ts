@@ -6,19 +6,15 @@ import {
   MetadataIndex,
   serviceNames
 } from "../../../src/services/metadata/MetadataIndex.ts"
+import type { SlimEndpointSlice, SlimNode, SlimPod, SlimService } from "../../../src/services/metadata/objects.ts"
 import { allNodesResponse, nodeResponse, podTags, type Stores } from "../../../src/services/metadata/views.ts"
-import {
-  endpointSlices,
-  nodes,
-  objectKey,
-  pods,
-  type SlimEndpointSlice,
-  type SlimNode,
-  type SlimPod,
-  type SlimService,
-  services
-} from "../../../src/streams/objects.ts"
 import { Store, type WatcherEvent } from "../../../src/streams/store.ts"
+import { objectKey } from "../../../src/streams/strip.ts"
+
+type Named = { readonly namespace?: string; readonly name: string }
+const keyFor = (o: Named) => objectKey(o.namespace ?? "", o.name)
+const applied = <T extends Named>(object: T): WatcherEvent<T> => ({ _tag: "Apply", key: keyFor(object), object })
+const deleted = <T extends Named>(object: T): WatcherEvent<T> => ({ _tag: "Delete", key: keyFor(object), object })
 
 const nodeNames = ["node-a", "node-b", "node-c"]
 const namespaceNames = ["shop", "kube-system"]
@@ -63,15 +59,21 @@ type Op =
   | { readonly kind: "nodes"; readonly event: WatcherEvent<SlimNode> }
   | { readonly kind: "services"; readonly event: WatcherEvent<SlimService> }
 
-const eventsOf = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<ReadonlyArray<WatcherEvent<T>>> =>
+const eventsOf = <T extends Named>(arb: fc.Arbitrary<T>): fc.Arbitrary<ReadonlyArray<WatcherEvent<T>>> =>
   fc.oneof(
-    { weight: 6, arbitrary: arb.map((object) => [{ _tag: "Apply", object }] as const) },
-    { weight: 3, arbitrary: arb.map((object) => [{ _tag: "Delete", object }] as const) },
+    { weight: 6, arbitrary: arb.map((object) => [applied(object)]) },
+    { weight: 3, arbitrary: arb.map((object) => [deleted(object)]) },
     {
       weight: 1,
       arbitrary: fc
         .array(arb, { maxLength: 8 })
-        .map((objects) => [{ _tag: "Init" }, { _tag: "InitPage", objects }, { _tag: "InitDone" }] as const)
+        .map(
+          (objects): ReadonlyArray<WatcherEvent<T>> => [
+            { _tag: "Init" },
+            { _tag: "InitPage", objects: objects.map((object) => ({ key: keyFor(object), object })) },
+            { _tag: "InitDone" }
+          ]
+        )
     }
   )
 
@@ -88,13 +90,11 @@ const ops: fc.Arbitrary<ReadonlyArray<Op>> = fc
   .map((groups) => groups.flat())
 
 const makeStores = () => ({
-  pods: new Store(pods.key),
-  nodes: new Store(nodes.key),
-  services: new Store(services.key),
-  namespaces: new Store<{ name: string; labels: Record<string, string>; annotations: Record<string, string> }>(
-    (n) => n.name
-  ),
-  slices: new Store(endpointSlices.key)
+  pods: new Store<SlimPod>(),
+  nodes: new Store<SlimNode>(),
+  services: new Store<SlimService>(),
+  namespaces: new Store<{ name: string; labels: Record<string, string>; annotations: Record<string, string> }>(),
+  slices: new Store<SlimEndpointSlice>()
 })
 
 describe("MetadataIndex", () => {
@@ -106,12 +106,12 @@ describe("MetadataIndex", () => {
         for (const op of sequence) {
           if (op.kind === "slices") {
             const change = stores.slices.apply(op.event)
-            if (change !== undefined) incremental.follow(change, endpointSlices.key)
+            if (change !== undefined) incremental.follow(change)
           } else if (op.kind === "pods") stores.pods.apply(op.event)
           else if (op.kind === "nodes") stores.nodes.apply(op.event)
           else stores.services.apply(op.event)
         }
-        const rebuilt = indexFromScratch([...stores.slices.values()].map((s) => [endpointSlices.key(s), s] as const))
+        const rebuilt = indexFromScratch(stores.slices.snapshot())
         const views: Stores = stores
         expect(allNodesResponse(incremental, views)).toEqual(allNodesResponse(rebuilt, views))
         for (const n of nodeNames) expect(nodeResponse(incremental, views, n)).toEqual(nodeResponse(rebuilt, views, n))
@@ -186,23 +186,20 @@ describe("MetadataIndex", () => {
 describe("views", () => {
   const stores = makeStores()
   const index = new MetadataIndex()
-  stores.nodes.apply({ _tag: "Apply", object: { name: "node-a", labels: {}, annotations: {} } })
-  stores.nodes.apply({ _tag: "Apply", object: { name: "node-b", labels: {}, annotations: {} } })
+  stores.nodes.apply(applied({ name: "node-a", labels: {}, annotations: {} }))
+  stores.nodes.apply(applied({ name: "node-b", labels: {}, annotations: {} }))
   for (const [ns, name] of [
     ["shop", "web-1"],
     ["kube-system", "coredns-1"]
   ] as const) {
-    stores.pods.apply({
-      _tag: "Apply",
-      object: { namespace: ns, name, nodeName: "node-a", phase: "Running", ready: true, labels: {} }
-    })
+    stores.pods.apply(applied({ namespace: ns, name, nodeName: "node-a", phase: "Running", ready: true, labels: {} }))
   }
   for (const [ns, name] of [
     ["shop", "web"],
     ["shop", "web-internal"],
     ["kube-system", "kube-dns"]
   ] as const) {
-    stores.services.apply({ _tag: "Apply", object: { namespace: ns, name } })
+    stores.services.apply(applied({ namespace: ns, name }))
   }
   const sliceOf = (ns: string, service: string, pod: string) => ({
     namespace: ns,
@@ -240,17 +237,16 @@ describe("views", () => {
 
   it("hides pods, services and nodes that are gone before their slices change", () => {
     const local = makeStores()
-    for (const n of stores.nodes.values()) local.nodes.apply({ _tag: "Apply", object: n })
-    for (const p of stores.pods.values()) local.pods.apply({ _tag: "Apply", object: p })
-    for (const s of stores.services.values()) local.services.apply({ _tag: "Apply", object: s })
-    local.services.apply({ _tag: "Delete", object: { namespace: "shop", name: "web-internal" } })
+    for (const n of stores.nodes.values()) local.nodes.apply(applied(n))
+    for (const p of stores.pods.values()) local.pods.apply(applied(p))
+    for (const s of stores.services.values()) local.services.apply(applied(s))
+    local.services.apply(deleted({ namespace: "shop", name: "web-internal" }))
     expect(podTags(index, local, "node-a", "shop", "web-1")).toEqual(["kube_service:web"])
-    local.pods.apply({
-      _tag: "Delete",
-      object: { namespace: "shop", name: "web-1", nodeName: "node-a", phase: "", ready: false, labels: {} }
-    })
+    local.pods.apply(
+      deleted({ namespace: "shop", name: "web-1", nodeName: "node-a", phase: "", ready: false, labels: {} })
+    )
     expect(podTags(index, local, "node-a", "shop", "web-1")).toBeNull()
-    local.nodes.apply({ _tag: "Delete", object: { name: "node-a", labels: {}, annotations: {} } })
+    local.nodes.apply(deleted({ name: "node-a", labels: {}, annotations: {} }))
     expect(nodeResponse(index, local, "node-a").Warnings).toHaveLength(1)
     expect(objectKey("shop", "x")).toBe("shop/x")
   })

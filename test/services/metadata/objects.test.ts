@@ -1,16 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { KubeObject } from "../../src/layers/kube/types.ts"
+import type { KubeObject } from "../../../src/layers/kube/types.ts"
 import {
   endpointSlices,
+  metadataWatches,
+  namespaces,
   nodes,
   pods,
+  services,
   stripEndpointSlice,
   stripNamespace,
   stripNode,
   stripPod,
   stripService
-} from "../../src/streams/objects.ts"
+} from "../../../src/services/metadata/objects.ts"
 
 const managedFields = [{ manager: "kubectl", operation: "Apply", fieldsV1: { "f:metadata": {} } }]
 
@@ -107,9 +110,21 @@ describe("strippers", () => {
     )
   })
 
-  it("key objects by namespace/name, cluster-scoped ones by name", () => {
-    expect(pods.key(stripPod({ metadata: { name: "p", namespace: "ns" } }))).toBe("ns/p")
-    expect(nodes.key(stripNode({ metadata: { name: "n" } }))).toBe("n")
-    expect(endpointSlices.resource).toEqual({ group: "discovery.k8s.io", version: "v1", resource: "endpointslices" })
+  it("ask for the five kinds across the cluster, each with its own stripper and no selector", () => {
+    expect(metadataWatches.map((w) => [w.name, w.resource])).toEqual([
+      ["pods", { group: "", version: "v1", resource: "pods" }],
+      ["nodes", { group: "", version: "v1", resource: "nodes" }],
+      ["namespaces", { group: "", version: "v1", resource: "namespaces" }],
+      ["services", { group: "", version: "v1", resource: "services" }],
+      ["endpointslices", { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" }]
+    ])
+    expect([pods.strip, nodes.strip, namespaces.strip, services.strip, endpointSlices.strip]).toEqual([
+      stripPod,
+      stripNode,
+      stripNamespace,
+      stripService,
+      stripEndpointSlice
+    ])
+    expect(metadataWatches.every((w) => w.labelSelector === undefined && w.fieldSelector === undefined)).toBe(true)
   })
 })

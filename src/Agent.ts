@@ -1,0 +1,39 @@
+// The agent's wiring: every feature, what it runs on, and the shared services under it, on one
+// screen. `start` builds this layer and runs it until SIGTERM/SIGINT.
+//
+//   every replica   Telemetry (:5000), health probes, the API server probe, the node-agent API
+//                   (:5005), the metadata mapper, the cluster ID
+//   leader only     none yet: event collection, control-plane checks and the external metrics
+//                   refresh join here, under the leader lease
+//   shared          Watches (one list/watch and store per watched kind, declared below from the
+//                   enabled features), Health, AuthTokens, KubeClient
+import { Effect, Layer } from "effect"
+import { AuthTokens } from "./layers/AuthTokens.ts"
+import { ClusterAgentConfig } from "./layers/Config.ts"
+import { KubeClient } from "./layers/KubeClient.ts"
+import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
+import { ClusterId } from "./services/ClusterId.ts"
+import { Health } from "./services/Health.ts"
+import { MetadataMapper } from "./services/MetadataMapper.ts"
+import { NodeAgentApi } from "./services/NodeAgentApi.ts"
+import { TelemetryLive } from "./services/Telemetry.ts"
+import { Watches } from "./streams/Watches.ts"
+
+/** Features that run on every replica. */
+const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer).pipe(
+  Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
+)
+
+/** The watched kinds of the enabled features: each kind is listed and watched once. */
+const WatchesLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* ClusterAgentConfig
+    return Watches.layer([...MetadataMapper.watches(config)])
+  })
+)
+
+/** Every feature of the agent, with the shared services they use. */
+export const AgentLive = EveryReplica.pipe(
+  Layer.provideMerge(WatchesLive),
+  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer))
+)

@@ -1,0 +1,73 @@
+// The agent's one watch layer: every feature that follows a kind gets it here, and features that
+// ask for the same kind with the same selectors share one list/watch and one store. The
+// requests of the enabled features are declared once, in the agent's wiring (src/Agent.ts), so
+// that a shared kind's store keeps the union of the fields its features strip to. A store runs
+// from the first feature that uses it until the last one's scope closes (a leader-only feature
+// stops its watches when it loses the lease).
+import { Context, type Duration, Effect, Layer, RcMap, type Scope, type Stream } from "effect"
+import { ClusterAgentConfig } from "../layers/Config.ts"
+import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
+import { type Reflected, reflect } from "./reflector.ts"
+import { groupRequests, unionStrip, type WatchRequest, watchKey } from "./request.ts"
+import type { WatcherEvent } from "./store.ts"
+import { defaultWatcherOptions, type WatcherOptions, watcher } from "./watcher.ts"
+
+export interface WatchesShape {
+  /** The shared store of a declared request (a defect when the wiring did not declare it). */
+  readonly reflect: <T>(request: WatchRequest<T>) => Effect.Effect<Reflected<T>, never, Scope.Scope>
+  /**
+   * The list+watch loop of a request without a store, for a feature that follows a kind from a
+   * cursor of its own (event collection resumes from its stored resourceVersion).
+   */
+  readonly watch: <T>(
+    request: WatchRequest<T>,
+    options?: { readonly resumeFrom?: string | undefined }
+  ) => Stream.Stream<WatcherEvent<T>>
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a list of requests of different object types
+export type AnyWatchRequest = WatchRequest<any>
+
+/** The watch layer over a client, for the life of the scope. */
+export const makeWatches = (
+  kube: KubeClientShape,
+  options: WatcherOptions,
+  resyncPeriod: Duration.Duration,
+  declared: ReadonlyArray<AnyWatchRequest>
+): Effect.Effect<WatchesShape, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const groups = groupRequests(declared)
+    const stores = yield* RcMap.make({
+      lookup: (key: string) => {
+        const requests = groups.get(key) ?? []
+        const [first] = requests
+        if (first === undefined) return Effect.die(new Error(`watch not declared in the agent's wiring: ${key}`))
+        const shared: WatchRequest<unknown> = { ...first, strip: unionStrip(requests) }
+        return reflect(first.name, watcher(kube, shared, options), resyncPeriod)
+      }
+    })
+    return {
+      reflect: <T>(request: WatchRequest<T>) =>
+        RcMap.get(stores, watchKey(request)) as Effect.Effect<Reflected<T>, never, Scope.Scope>,
+      watch: (request, watchOptions) => watcher(kube, request, { ...options, resumeFrom: watchOptions?.resumeFrom })
+    } satisfies WatchesShape
+  })
+
+export class Watches extends Context.Service<Watches, WatchesShape>()("dca/Watches") {
+  /** The watch layer for the given requests (those of the enabled features). */
+  static readonly layer = (
+    requests: ReadonlyArray<AnyWatchRequest>
+  ): Layer.Layer<Watches, never, KubeClient | ClusterAgentConfig> =>
+    Layer.effect(
+      Watches,
+      Effect.gen(function* () {
+        const config = yield* ClusterAgentConfig
+        return yield* makeWatches(
+          yield* KubeClient,
+          defaultWatcherOptions(config.informersRestclientTimeout),
+          config.informersResyncPeriod,
+          requests
+        )
+      })
+    )
+}
