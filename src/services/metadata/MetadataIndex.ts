@@ -2,8 +2,9 @@
 // EndpointSlices and kept current one slice at a time. A service can span many slices (one per
 // 100 endpoints by default), so each (node, namespace, pod, service) entry counts the slices
 // that back it and disappears when the last one goes. Pure and synchronous.
-import type { SlimEndpoint, SlimEndpointSlice } from "../../streams/objects.ts"
+
 import type { StoreChange } from "../../streams/store.ts"
+import type { SlimEndpoint, SlimEndpointSlice } from "./objects.ts"
 
 /** Where one slice puts its service: its own endpoints (shared, not copied), one per pod. */
 interface Contribution {
@@ -98,15 +99,12 @@ export class MetadataIndex {
   }
 
   /** Follows a change of the EndpointSlice store; returns the nodes whose entries changed (all: undefined). */
-  follow(
-    change: StoreChange<SlimEndpointSlice>,
-    keyOf: (s: SlimEndpointSlice) => string
-  ): ReadonlySet<string> | undefined {
+  follow(change: StoreChange<SlimEndpointSlice>): ReadonlySet<string> | undefined {
     switch (change._tag) {
       case "Applied":
-        return this.applySlice(keyOf(change.current), change.current)
+        return this.applySlice(change.key, change.current)
       case "Deleted":
-        return this.deleteSlice(keyOf(change.previous))
+        return this.deleteSlice(change.key)
       case "Replaced":
         this.clear()
         for (const [key, slice] of change.current) this.applySlice(key, slice)

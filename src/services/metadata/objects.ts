@@ -1,9 +1,12 @@
-// What the agent keeps of each watched object. Everything else (managedFields, annotations we
-// don't read, spec and status we don't use) is dropped on ingest: at 150,000 pods, memory is a
-// feature. Strippers are total: a missing field becomes an empty value, never an exception.
-import type { KubeObject, ResourceRef } from "../layers/kube/types.ts"
+// What the metadata mapper keeps of each object it watches, and the five watches it asks for.
+// Everything else (managedFields, annotations it doesn't read, spec and status it doesn't use)
+// is dropped on ingest: at 150,000 pods, memory is a feature. Strippers are total: a missing
+// field becomes an empty value, never an exception.
+import type { KubeObject } from "../../layers/kube/types.ts"
+import type { WatchRequest } from "../../streams/request.ts"
+import { emptyLabels, type Labels, meta, record, shared, sharedLabels, stringMap, text } from "../../streams/strip.ts"
 
-export type Labels = Readonly<Record<string, string>>
+export type { Labels } from "../../streams/strip.ts"
 
 export interface SlimPod {
   readonly namespace: string
@@ -45,57 +48,6 @@ export interface SlimEndpointSlice {
   readonly serviceName: string
   readonly endpoints: ReadonlyArray<SlimEndpoint>
 }
-
-const emptyLabels: Labels = Object.freeze({})
-
-/**
- * One copy of each repeated string or label set. JSON.parse gives every pod its own copy of its
- * namespace, node name and labels; across 150,000 pods sharing them halves the pods store
- * (measured in bench/slim-layouts.ts). Bounded: past the cap the table starts over, which only
- * costs the sharing, never correctness.
- */
-class Interner<T> {
-  private readonly table = new Map<string, T>()
-  private readonly cap: number
-  constructor(cap: number) {
-    this.cap = cap
-  }
-  get(key: string, value: T): T {
-    const known = this.table.get(key)
-    if (known !== undefined) return known
-    if (this.table.size >= this.cap) this.table.clear()
-    this.table.set(key, value)
-    return value
-  }
-}
-
-const strings = new Interner<string>(200_000)
-const labelSets = new Interner<Labels>(200_000)
-const shared = (s: string): string => strings.get(s, s)
-const sharedLabels = (labels: Labels): Labels => {
-  const keys = Object.keys(labels)
-  if (keys.length === 0) return emptyLabels
-  return labelSets.get(JSON.stringify(labels), Object.freeze(labels))
-}
-
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
-const text = (value: unknown): string => (typeof value === "string" ? value : "")
-const stringMap = (value: unknown): Labels => {
-  const r = record(value)
-  const keys = Object.keys(r)
-  if (keys.length === 0) return emptyLabels
-  const out: Record<string, string> = {}
-  for (const k of keys) {
-    const v = r[k]
-    if (typeof v === "string") out[k] = v
-  }
-  return out
-}
-const meta = (o: KubeObject) => record(o.metadata)
-
-/** `namespace/name`, or `name` for cluster-scoped objects: the key of every store. */
-export const objectKey = (namespace: string, name: string): string => (namespace === "" ? name : `${namespace}/${name}`)
 
 export const stripPod = (o: KubeObject): SlimPod => {
   const m = meta(o)
@@ -178,27 +130,17 @@ export const stripEndpointSlice = (o: KubeObject): SlimEndpointSlice => {
   return { namespace, name: text(m.name), serviceName: text(stringMap(m.labels)[serviceNameLabel]), endpoints }
 }
 
-/** How one kind is watched and kept. */
-export interface Kind<T> {
-  /** For logs and metrics. */
-  readonly name: string
-  readonly resource: ResourceRef
-  readonly strip: (o: KubeObject) => T
-  readonly key: (o: T) => string
-}
-
-const kind = <T>(name: string, group: string, strip: (o: KubeObject) => T, key: (o: T) => string): Kind<T> => ({
-  name,
-  resource: { group, version: "v1", resource: name },
-  strip,
-  key
+const request = <T>(resource: string, group: string, strip: (o: KubeObject) => T): WatchRequest<T> => ({
+  name: resource,
+  resource: { group, version: "v1", resource },
+  strip
 })
 
-const namespaced = (o: { readonly namespace: string; readonly name: string }) => objectKey(o.namespace, o.name)
-const clusterScoped = (o: { readonly name: string }) => o.name
+export const pods = request("pods", "", stripPod)
+export const nodes = request("nodes", "", stripNode)
+export const namespaces = request("namespaces", "", stripNamespace)
+export const services = request("services", "", stripService)
+export const endpointSlices = request("endpointslices", "discovery.k8s.io", stripEndpointSlice)
 
-export const pods = kind("pods", "", stripPod, namespaced)
-export const nodes = kind("nodes", "", stripNode, clusterScoped)
-export const namespaces = kind("namespaces", "", stripNamespace, clusterScoped)
-export const services = kind("services", "", stripService, namespaced)
-export const endpointSlices = kind("endpointslices", "discovery.k8s.io", stripEndpointSlice, namespaced)
+/** Every watch the mapper needs: declared in the agent's wiring when the mapper is enabled. */
+export const metadataWatches = [pods, nodes, namespaces, services, endpointSlices] as const

@@ -2,10 +2,10 @@
 // that exist right now are shown: a node must be known, a pod must exist on that node, and a
 // service must exist, so entries vanish with their node, pod or service even before the
 // EndpointSlice controller catches up. Pure: readers in, JSON-ready values out.
-import type { SlimNamespace, SlimNode, SlimPod, SlimService } from "../../streams/objects.ts"
-import { objectKey } from "../../streams/objects.ts"
 import type { StoreReader } from "../../streams/store.ts"
+import { objectKey } from "../../streams/strip.ts"
 import { type MetadataIndex, serviceNames } from "./MetadataIndex.ts"
+import type { SlimNamespace, SlimNode, SlimPod, SlimService } from "./objects.ts"
 
 export interface Stores {
   readonly pods: StoreReader<SlimPod>
