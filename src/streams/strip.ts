@@ -27,7 +27,7 @@ export const stringMap = (value: unknown): Labels => {
   return out
 }
 
-export const meta = (o: KubeObject): Record<string, unknown> => record(o.metadata)
+export const meta = (o: KubeObject): Record<string, unknown> => record(record(o).metadata)
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the key of every store. */
 export const objectKey = (namespace: string, name: string): string => (namespace === "" ? name : `${namespace}/${name}`)
