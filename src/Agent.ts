@@ -9,7 +9,7 @@
 //                   enabled features), Health, AuthTokens, KubeClient
 import { Effect, Layer } from "effect"
 import { AuthTokens } from "./layers/AuthTokens.ts"
-import { ClusterAgentConfig } from "./layers/Config.ts"
+import { ClusterAgentConfig, type ClusterAgentConfigShape } from "./layers/Config.ts"
 import { KubeClient } from "./layers/KubeClient.ts"
 import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
@@ -17,7 +17,7 @@ import { Health } from "./services/Health.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
 import { NodeAgentApi } from "./services/NodeAgentApi.ts"
 import { TelemetryLive } from "./services/Telemetry.ts"
-import { Watches } from "./streams/Watches.ts"
+import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 
 /** Features that run on every replica. */
 const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer).pipe(
@@ -25,10 +25,13 @@ const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgent
 )
 
 /** The watched kinds of the enabled features: each kind is listed and watched once. */
+export const agentWatches = (config: ClusterAgentConfigShape): ReadonlyArray<AnyWatchRequest> => [
+  ...MetadataMapper.watches(config)
+]
+
 const WatchesLive = Layer.unwrap(
   Effect.gen(function* () {
-    const config = yield* ClusterAgentConfig
-    return Watches.layer([...MetadataMapper.watches(config)])
+    return Watches.layer(agentWatches(yield* ClusterAgentConfig))
   })
 )
 
