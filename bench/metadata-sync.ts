@@ -10,14 +10,13 @@
 // `--kubeconfig` is for ours-apiserver.
 //
 // Scenarios:
-//   ours            makeClusterStores over a fake KubeClient whose listAll JSON.parses the page
-//                   texts and whose watch never emits, plus a MetadataIndex following the
-//                   EndpointSlice store; checks the stores and every node's mapping against the
-//                   generator's ground truth.
-//   ours-lean       the prototype of bench/lean.ts (shared strings and label sets, a compact
-//                   index) on the same watcher + Store path, without ClusterStores.ts.
+//   ours            the watch layer (makeWatches, src/streams/Watches.ts) over a fake KubeClient
+//                   whose listAll JSON.parses the page texts and whose watch never emits, the
+//                   mapper's five stores from it and makeMetadataMapper over them, until the
+//                   mapper has caught up; checks the stores and every node's answer
+//                   (`nodePodsJson`) against the generator's ground truth.
 //   ours-apiserver  ours with the real KubeClient against `--kubeconfig` (bench/apiserver-sync.ts).
-//   breakdown       ours, then where the heap goes: the index, the stores, each kind's slim
+//   breakdown       ours, then where the heap goes: the mapper and its stores, each kind's slim
 //                   objects (run it with --no-flush-bytecode).
 //   baseline        @kubernetes/client-node makeInformer for the same 5 kinds, listFn returning
 //                   the same page texts JSON.parsed and concatenated (plain objects), watches
@@ -180,25 +179,31 @@ const report = (result: Record<string, unknown>) => {
 /** The modules of our path, loaded on demand (see the header). */
 const loadOurs = async () => {
   const effect = await import("effect")
-  const { makeClusterStores } = await import("../src/streams/ClusterStores.ts")
+  const { makeWatches } = await import("../src/streams/Watches.ts")
+  const { makeMetadataMapper } = await import("../src/services/MetadataMapper.ts")
   const { MetadataIndex } = await import("../src/services/metadata/MetadataIndex.ts")
-  const { nodeResponse } = await import("../src/services/metadata/views.ts")
-  const objects = await import("../src/streams/objects.ts")
+  const objects = await import("../src/services/metadata/objects.ts")
+  const { keyOf } = await import("../src/streams/strip.ts")
   const { reconnectBackoff } = await import("../src/lib/backoff.ts")
   const { fakeKubeClient } = await import("../dev/fakeKubeClient.ts")
-  return { effect, makeClusterStores, MetadataIndex, nodeResponse, objects, reconnectBackoff, fakeKubeClient }
+  return { effect, makeWatches, makeMetadataMapper, MetadataIndex, objects, keyOf, reconnectBackoff, fakeKubeClient }
 }
 type Ours = Awaited<ReturnType<typeof loadOurs>>
 type ListPage<T> = import("../src/layers/kube/types.ts").ListPage<T>
 type KubeObject = import("../src/layers/kube/types.ts").KubeObject
 type ResourceRef = import("../src/layers/kube/types.ts").ResourceRef
 type MetadataIndexT = import("../src/services/metadata/MetadataIndex.ts").MetadataIndex
-type ClusterStoresShape = import("../src/streams/ClusterStores.ts").ClusterStoresShape
+type MetadataSources = import("../src/services/MetadataMapper.ts").MetadataSources
+type MetadataMapperShape = import("../src/services/MetadataMapper.ts").MetadataMapperShape
 
+/** What the sync built: the mapper and the stores it reads (dropped by `breakdown`). */
 interface Synced {
   readonly syncSeconds: number
+  /** The watch layer's (the stores). */
   readonly scope: import("effect").Scope.Closeable
-  readonly holder: { index: MetadataIndexT | undefined; stores: ClusterStoresShape | undefined }
+  /** The mapper's (its index and the fibers that follow the stores), closed apart by `breakdown`. */
+  readonly mapperScope: import("effect").Scope.Closeable
+  readonly holder: { mapper: MetadataMapperShape | undefined; sources: MetadataSources | undefined }
 }
 
 /**
@@ -235,36 +240,41 @@ const watcherOptions = (effect: typeof import("effect"), backoff: import("effect
   backoff
 })
 
-/** Runs the stores and the index over the recorded pages until synced. */
+/**
+ * Runs the watch layer and the metadata mapper over the recorded pages, as the agent's wiring
+ * does (MetadataMapper.layer), until the mapper has caught up: every store holds its first
+ * complete list and the index and caches have taken it in.
+ */
 const syncOurs = async (
   m: Ours,
   kube: import("../src/layers/KubeClient.ts").KubeClientShape = recordedKube(m.effect, m.fakeKubeClient)
 ): Promise<Synced> => {
   const { Duration, Effect, Scope } = m.effect
+  const { pods, nodes, namespaces, services, endpointSlices, metadataWatches } = m.objects
   const options = watcherOptions(m.effect, m.reconnectBackoff)
-  const key = m.objects.endpointSlices.key
   const scope = Effect.runSync(Scope.make())
-  const holder: Synced["holder"] = { index: new m.MetadataIndex(), stores: undefined }
+  const mapperScope = Effect.runSync(Scope.make())
   const started = performance.now()
-  holder.stores = await Effect.runPromise(
+  const holder: Synced["holder"] = await Effect.runPromise(
     Effect.gen(function* () {
-      const stores = yield* m.makeClusterStores(kube, options, Duration.minutes(5))
-      // As the mapper will: follow the slices from now on, and start from what is there.
-      yield* stores.subscribe("endpointSlices", (change) => {
-        holder.index?.follow(change, key)
-      })
-      if (stores.endpointSlices.synced()) {
-        const all = new Map([...stores.endpointSlices.values()].map((s) => [key(s), s]))
-        holder.index?.follow({ _tag: "Replaced", previous: all, current: all }, key)
+      const watches = yield* m.makeWatches(kube, options, Duration.minutes(5), metadataWatches)
+      const sources: MetadataSources = {
+        pods: yield* watches.reflect(pods),
+        nodes: yield* watches.reflect(nodes),
+        namespaces: yield* watches.reflect(namespaces),
+        services: yield* watches.reflect(services),
+        endpointSlices: yield* watches.reflect(endpointSlices)
       }
-      yield* stores.awaitSynced
-      return stores
+      const { mapper, caughtUp } = yield* m.makeMetadataMapper(sources).pipe(Scope.provide(mapperScope))
+      yield* caughtUp
+      return { mapper, sources }
     }).pipe(Scope.provide(scope))
   )
-  return { syncSeconds: (performance.now() - started) / 1000, scope, holder }
+  return { syncSeconds: (performance.now() - started) / 1000, scope, mapperScope, holder }
 }
 
 type ServicesByNs = Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>
+type MetadataResponse = import("../src/services/metadata/views.ts").MetadataResponse
 type StoreReaders = import("../src/services/metadata/views.ts").Stores & {
   readonly endpointSlices: import("../src/streams/store.ts").StoreReader<unknown>
 }
@@ -325,12 +335,21 @@ const verify = (
   return { sizes, checkedNodes, podsWithServices, samples, problems }
 }
 
-const verifyOurs = (
-  m: Ours,
-  stores: ClusterStoresShape,
-  index: MetadataIndexT,
-  extra: Partial<Record<KindFile, number>> = {}
-) => verify(stores, (node) => m.nodeResponse(index, stores, node).Nodes?.[node]?.services ?? {}, extra)
+/** The stores, and each node's answer as node agents get it (`nodePodsJson`, parsed back). */
+const verifyOurs = ({ holder }: Synced, extra: Partial<Record<KindFile, number>> = {}) => {
+  const { mapper, sources } = holder
+  if (mapper === undefined || sources === undefined) throw new Error("nothing synced to verify")
+  const stores: StoreReaders = {
+    pods: sources.pods.store,
+    nodes: sources.nodes.store,
+    namespaces: sources.namespaces.store,
+    services: sources.services.store,
+    endpointSlices: sources.endpointSlices.store
+  }
+  const answer = (node: string): ServicesByNs =>
+    (JSON.parse(mapper.nodePodsJson(node).toString("utf8")) as MetadataResponse).Nodes?.[node]?.services ?? {}
+  return verify(stores, answer, extra)
+}
 
 const ours = async () => {
   const m = await loadOurs()
@@ -339,7 +358,7 @@ const ours = async () => {
   const after = await settle()
   const spaces = heapSpaces()
   const mappings = flags.has("smaps") ? residentByMapping() : undefined
-  const verdict = verifyOurs(m, synced.holder.stores as ClusterStoresShape, synced.holder.index as MetadataIndexT)
+  const verdict = verifyOurs(synced)
   report({
     syncSeconds: synced.syncSeconds,
     before,
@@ -375,7 +394,7 @@ const oursApiServer = async () => {
   const used = process.cpuUsage(cpu)
   const after = await settle()
   // default, kube-public and kube-node-lease; the `kubernetes` Service and its slice.
-  const verdict = verifyOurs(m, synced.holder.stores as ClusterStoresShape, synced.holder.index as MetadataIndexT, {
+  const verdict = verifyOurs(synced, {
     namespaces: 3,
     services: 1,
     endpointslices: 1
@@ -395,8 +414,8 @@ const oursApiServer = async () => {
 
 /**
  * Where our heap goes (run with --no-flush-bytecode so code aging does not blur the deltas):
- * synced, then without the index, then without the stores; then each kind's slim objects alone
- * (in a Map, as the Store keeps them) and the index rebuilt over the slim slices.
+ * synced, then without the mapper (its index), then without the stores; then each kind's slim
+ * objects alone (in a Map, as the Store keeps them) and the index rebuilt over the slim slices.
  */
 const breakdown = async () => {
   const m = await loadOurs()
@@ -404,10 +423,11 @@ const breakdown = async () => {
   const before = await settle()
   const synced = await syncOurs(m)
   const full = await settle()
-  synced.holder.index = undefined
+  await Effect.runPromise(Scope.close(synced.mapperScope, Exit.void))
+  synced.holder.mapper = undefined
   const withoutIndex = await settle()
   await Effect.runPromise(Scope.close(synced.scope, Exit.void))
-  synced.holder.stores = undefined
+  synced.holder.sources = undefined
   const closed = await settle()
 
   const kinds = [
@@ -420,15 +440,12 @@ const breakdown = async () => {
   const kept: Array<unknown> = []
   const slimMB: Record<string, number> = {}
   let last = closed
-  let slices = new Map<string, import("../src/streams/objects.ts").SlimEndpointSlice>()
+  let slices = new Map<string, import("../src/services/metadata/objects.ts").SlimEndpointSlice>()
   for (const [file, kind] of kinds) {
     const map = new Map<string, unknown>()
     for (let i = 0; i < manifest.kinds[file].pages; i++) {
       const page = (await readPage(dir, file, i)) as ListPage<KubeObject>
-      for (const o of page.items) {
-        const slim = (kind.strip as (o: KubeObject) => unknown)(o)
-        map.set((kind.key as (s: unknown) => string)(slim), slim)
-      }
+      for (const o of page.items) map.set(m.keyOf(o), (kind.strip as (o: KubeObject) => unknown)(o))
     }
     kept.push(map)
     if (file === "endpointslices") slices = map as typeof slices
@@ -437,7 +454,7 @@ const breakdown = async () => {
     last = now
   }
   const index: MetadataIndexT = new m.MetadataIndex()
-  index.follow({ _tag: "Replaced", previous: slices, current: slices }, m.objects.endpointSlices.key)
+  index.follow({ _tag: "Replaced", version: 1, previous: new Map(), current: slices })
   kept.push(index)
   const withIndex = await settle()
   report({
@@ -452,99 +469,6 @@ const breakdown = async () => {
     indexRebuiltMB: round1(withIndex.heapUsedMB - last.heapUsedMB),
     kept: kept.length,
     ok: true
-  })
-  process.exit(0)
-}
-
-/**
- * The prototype of bench/lean.ts on the same watch → reducer path (watcher + Store, as
- * makeClusterStores runs them, minus its metrics and resync): strings and label sets shared,
- * the compact index. It does not load ClusterStores.ts, hence neither KubeClient.ts nor
- * @kubernetes/client-node (which credentials.ts imports).
- */
-const oursLean = async () => {
-  const effect = await import("effect")
-  const { watcher } = await import("../src/streams/watcher.ts")
-  const { Store } = await import("../src/streams/store.ts")
-  const { objectKey } = await import("../src/streams/objects.ts")
-  const { reconnectBackoff } = await import("../src/lib/backoff.ts")
-  const { fakeKubeClient } = await import("../dev/fakeKubeClient.ts")
-  const lean = await import("./lean.ts")
-  type Kind<T> = import("../src/streams/objects.ts").Kind<T>
-  type SlimEndpointSlice = import("../src/streams/objects.ts").SlimEndpointSlice
-  type StoreChange<T> = import("../src/streams/store.ts").StoreChange<T>
-  const { Deferred, Effect, Scope, Stream } = effect
-
-  const before = await settle()
-  const kube = recordedKube(effect, fakeKubeClient)
-  const options = watcherOptions(effect, reconnectBackoff)
-  const kinds = lean.leanKinds()
-  const names = ["pods", "nodes", "namespaces", "services", "endpointSlices"] as const
-  const stores = {
-    pods: new Store(kinds.pods.key),
-    nodes: new Store(kinds.nodes.key),
-    namespaces: new Store(kinds.namespaces.key),
-    services: new Store(kinds.services.key),
-    endpointSlices: new Store(kinds.endpointSlices.key)
-  }
-  const { MetadataIndex, serviceNames } = await import("../src/services/metadata/MetadataIndex.ts")
-  const index = new MetadataIndex()
-  const scope = Effect.runSync(Scope.make())
-  const started = performance.now()
-  await Effect.runPromise(
-    Effect.gen(function* () {
-      const synced = yield* Deferred.make<void>()
-      for (const name of names) {
-        const store = stores[name] as import("../src/streams/store.ts").Store<unknown>
-        yield* watcher(kube, kinds[name] as Kind<unknown>, options).pipe(
-          Stream.runForEach((event) =>
-            Effect.suspend(() => {
-              const change = store.apply(event)
-              if (change === undefined) return Effect.void
-              if (name === "endpointSlices") {
-                index.follow(change as StoreChange<SlimEndpointSlice>, kinds.endpointSlices.key)
-              }
-              return change._tag === "Replaced" && names.every((n) => stores[n].synced())
-                ? Deferred.succeed(synced, undefined)
-                : Effect.void
-            })
-          ),
-          Effect.forkScoped
-        )
-      }
-      yield* Deferred.await(synced)
-    }).pipe(Scope.provide(scope))
-  )
-  const syncSeconds = (performance.now() - started) / 1000
-  const after = await settle()
-  const spaces = heapSpaces()
-  const mappings = flags.has("smaps") ? residentByMapping() : undefined
-
-  // The answer of views.ts's nodeServices, over the compact index.
-  const answer = (node: string): ServicesByNs => {
-    const out: Record<string, Record<string, Record<string, Record<string, never>>>> = {}
-    if (!stores.nodes.has(node)) return out
-    for (const [ns, podsOfNs] of index.entries(node) ?? []) {
-      for (const [pod, services] of podsOfNs) {
-        if (stores.pods.get(objectKey(ns, pod))?.nodeName !== node) continue
-        const existing = serviceNames(services).filter((svc) => stores.services.has(objectKey(ns, svc)))
-        if (existing.length === 0) continue
-        out[ns] ??= {}
-        const podsOut = out[ns] as Record<string, Record<string, Record<string, never>>>
-        podsOut[pod] = Object.fromEntries(existing.map((svc) => [svc, {}]))
-      }
-    }
-    return out
-  }
-  const verdict = verify(stores, answer)
-  report({
-    syncSeconds,
-    before,
-    after,
-    spaces,
-    ...(mappings === undefined ? {} : { smaps: mappings }),
-    ...verdict,
-    ok: verdict.problems.length === 0
   })
   process.exit(0)
 }
@@ -670,9 +594,6 @@ switch (scenario) {
     break
   case "breakdown":
     await breakdown()
-    break
-  case "ours-lean":
-    await oursLean()
     break
   case "ours-apiserver":
     await oursApiServer()

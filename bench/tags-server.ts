@@ -4,46 +4,39 @@
 //   node bench/tags-server.ts bare    node:https answering the same bytes to every request
 // Prints `{"port":N,"path":"...","bytes":N}` on stdout once listening.
 import * as Https from "node:https"
-import { Effect, Layer, Redacted, References } from "effect"
+import { Duration, Effect, Layer, Redacted, References, type Scope, Stream } from "effect"
 import { AuthTokens } from "../src/layers/AuthTokens.ts"
 import { ClusterAgentConfig } from "../src/layers/Config.ts"
 import { createCertificate, generateKeyPair } from "../src/lib/x509.ts"
 import { ClusterId } from "../src/services/ClusterId.ts"
 import { MetadataMapper, makeMetadataMapper } from "../src/services/MetadataMapper.ts"
+import type { SlimEndpoint, SlimNamespace, SlimPod, SlimService } from "../src/services/metadata/objects.ts"
 import { NodeAgentApi } from "../src/services/NodeAgentApi.ts"
-import type { ClusterStoresShape } from "../src/streams/ClusterStores.ts"
-import {
-  endpointSlices,
-  namespaces,
-  nodes,
-  pods,
-  type SlimEndpointSlice,
-  type SlimNamespace,
-  type SlimNode,
-  type SlimPod,
-  type SlimService,
-  services
-} from "../src/streams/objects.ts"
-import { Store } from "../src/streams/store.ts"
+import { type Reflected, reflect } from "../src/streams/reflector.ts"
+import type { Keyed, WatcherEvent } from "../src/streams/store.ts"
+import { objectKey } from "../src/streams/strip.ts"
 import { benchNode, benchToken } from "./tags-shared.ts"
 
-/** One realistic node: 110 pods in 8 namespaces, each backing one or two of 40 services. */
-const populatedStores = (): ClusterStoresShape => {
-  const stores = {
-    pods: new Store<SlimPod>(pods.key),
-    nodes: new Store<SlimNode>(nodes.key),
-    namespaces: new Store<SlimNamespace>(namespaces.key),
-    services: new Store<SlimService>(services.key),
-    endpointSlices: new Store<SlimEndpointSlice>(endpointSlices.key)
-  }
+/** A synced store of `objects`, as the watch layer hands it to a feature (one LIST, no changes). */
+const listed = <T>(name: string, objects: ReadonlyArray<Keyed<T>>): Effect.Effect<Reflected<T>, never, Scope.Scope> =>
+  reflect(
+    name,
+    Stream.fromIterable<WatcherEvent<T>>([{ _tag: "Init" }, { _tag: "InitPage", objects }, { _tag: "InitDone" }]),
+    Duration.hours(1)
+  )
+
+/** One realistic node: 110 pods in 8 namespaces, each backing one or two of 40 services; the mapper caught up. */
+const populatedMapper = Effect.gen(function* () {
   const ns = (i: number) => `team-${i % 8}`
-  stores.nodes.apply({ _tag: "Apply", object: { name: benchNode, labels: {}, annotations: {} } })
-  for (let s = 0; s < 40; s++) stores.services.apply({ _tag: "Apply", object: { namespace: ns(s), name: `svc-${s}` } })
-  const slices = new Map<number, Array<{ podNamespace: string; podName: string; nodeName: string }>>()
+  const services: Array<Keyed<SlimService>> = []
+  for (let s = 0; s < 40; s++)
+    services.push({ key: objectKey(ns(s), `svc-${s}`), object: { namespace: ns(s), name: `svc-${s}` } })
+  const pods: Array<Keyed<SlimPod>> = []
+  const slices = new Map<number, Array<SlimEndpoint>>()
   for (let p = 0; p < 110; p++) {
     const name = `app-${p}-7d9f8c6b5-x${p.toString(36)}`
-    stores.pods.apply({
-      _tag: "Apply",
+    pods.push({
+      key: objectKey(ns(p), name),
       object: { namespace: ns(p), name, nodeName: benchNode, phase: "Running", ready: true, labels: {} }
     })
     for (const s of p % 3 === 0 ? [p % 40, (p + 8) % 40] : [p % 40]) {
@@ -51,17 +44,25 @@ const populatedStores = (): ClusterStoresShape => {
       slices.set(s, [...(slices.get(s) ?? []), { podNamespace: ns(p), podName: name, nodeName: benchNode }])
     }
   }
-  for (const [s, endpoints] of slices) {
-    stores.endpointSlices.apply({
-      _tag: "Apply",
-      object: { namespace: ns(s), name: `svc-${s}-abcde`, serviceName: `svc-${s}`, endpoints }
-    })
-  }
-  return { ...stores, subscribe: () => Effect.void, awaitSynced: Effect.void }
-}
+  const { mapper, caughtUp } = yield* makeMetadataMapper({
+    pods: yield* listed("pods", pods),
+    nodes: yield* listed("nodes", [{ key: benchNode, object: { name: benchNode, labels: {}, annotations: {} } }]),
+    namespaces: yield* listed<SlimNamespace>("namespaces", []),
+    services: yield* listed("services", services),
+    endpointSlices: yield* listed(
+      "endpointslices",
+      [...slices].map(([s, endpoints]) => ({
+        key: objectKey(ns(s), `svc-${s}-abcde`),
+        object: { namespace: ns(s), name: `svc-${s}-abcde`, serviceName: `svc-${s}`, endpoints }
+      }))
+    )
+  })
+  yield* caughtUp
+  return mapper
+})
 
 const runOurs = Effect.gen(function* () {
-  const mapper = yield* makeMetadataMapper(populatedStores())
+  const mapper = yield* populatedMapper
   const body = mapper.nodePodsJson(benchNode).toString("utf8")
   const layer = NodeAgentApi.layer.pipe(
     Layer.provide([
@@ -84,8 +85,9 @@ const runOurs = Effect.gen(function* () {
 }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "None"))
 
 const runBare = async () => {
-  const mapper = await Effect.runPromise(Effect.scoped(makeMetadataMapper(populatedStores())))
-  const body = mapper.nodePodsJson(benchNode).toString("utf8")
+  const body = await Effect.runPromise(
+    Effect.scoped(Effect.map(populatedMapper, (mapper) => mapper.nodePodsJson(benchNode).toString("utf8")))
+  )
   const keys = generateKeyPair("ec-p256")
   const cert = createCertificate({
     subject: { commonName: "bench" },
