@@ -22,7 +22,8 @@ export interface WatchRequest<T> {
 /** Requests with equal keys share one list/watch and one store. */
 export const watchKey = (r: WatchRequest<unknown>): string => {
   const { group, version, resource, namespace } = r.resource
-  return `${group}/${version}/${resource} ns=${namespace ?? "*"} labels=${r.labelSelector ?? ""} fields=${r.fieldSelector ?? ""}`
+  // An empty namespace is the same collection as none (the same path): one key for both.
+  return `${group}/${version}/${resource} ns=${namespace || "*"} labels=${r.labelSelector ?? ""} fields=${r.fieldSelector ?? ""}`
 }
 
 /**

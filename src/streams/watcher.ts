@@ -100,6 +100,11 @@ export const runWatcher = <T>(
         yield* logged("LIST failed, retrying", listed.failure)
         return { _tag: "ListFailed", reason: listed.failure.reason } satisfies WatchOutcome
       }
+      if (resourceVersion === "") {
+        // Without a version a WATCH would start "from now" and replay everything as ADDED.
+        yield* Effect.logWarning("LIST returned no resourceVersion, retrying").pipe(Effect.annotateLogs(attrs))
+        return { _tag: "ListFailed", reason: "Decode" } satisfies WatchOutcome
+      }
       yield* emit({ _tag: "InitDone" })
       yield* touch
       yield* Metric.update(Metric.withAttributes(relists, attrs), 1)

@@ -205,6 +205,21 @@ describe("runWatcher", () => {
     })
   )
 
+  it.effect("a LIST without a resourceVersion is not swapped in, and is retried after a backoff", () =>
+    Effect.gen(function* () {
+      const w = yield* start()
+      yield* Queue.offer(w.lists, { pages: [page("", [object("a", "7")])] })
+      yield* Effect.yieldNow.pipe(Effect.repeat({ times: 10 }))
+      expect(w.emitted.map((e) => e._tag)).toEqual(["Init", "InitPage"])
+      yield* Queue.offer(w.lists, { pages: [page("8", [object("a", "8")])] })
+      yield* advance("1 second", "250 millis")
+      const session = yield* w.nextSession
+      expect(w.listCalls).toHaveLength(2)
+      expect(w.emitted.at(-1)).toEqual({ _tag: "InitDone" })
+      expect(session.options?.resourceVersion).toBe("8")
+    })
+  )
+
   it.effect("the watchdog restarts a watch that stays silent, from the same resourceVersion", () =>
     Effect.gen(function* () {
       const w = yield* start()
