@@ -24,7 +24,10 @@
 //   baseline-typed  the same, but the list goes through client-node's ObjectSerializer into its
 //                   model classes (V1PodList…), which is what `listFn: () => api.listPod…()`
 //                   hands the informer in real use.
-//   empty           Node + the modules `ours` loads (effect, the stores, the index): the floor.
+//   empty           the agent itself with no objects: src/main.ts run as `start` in this process
+//                   (so it is measured like empty-node), against the empty API server of
+//                   bench/idle-floor.ts, once its watches are open. Needs the environment that
+//                   bench/run-metadata-sync.ts (or `bench/idle-floor.ts`) gives it.
 //   empty-baseline  Node + @kubernetes/client-node + the idle HTTP server: the baseline's floor.
 //   empty-node      Node alone.
 //
@@ -567,15 +570,44 @@ const baseline = async (typed: boolean) => {
 
 // ---------------------------------------------------------------------------------------------
 
-const empty = async (what: "ours" | "baseline" | "node") => {
-  if (what === "ours") {
-    const { Effect } = await import("effect")
-    await import("../src/streams/ClusterStores.ts")
-    await import("../src/services/metadata/MetadataIndex.ts")
-    await import("../src/services/metadata/views.ts")
-    await import("../dev/fakeKubeClient.ts")
-    await Effect.runPromise(Effect.void)
+/**
+ * `empty`: the shipped agent with nothing to hold. The driver starts the empty API server and
+ * passes the agent's environment (in-cluster credentials pointing at it) and a preload that maps
+ * the service-account path onto a temporary directory (bench/idle-floor.ts). This process then
+ * becomes `node dist/main.js start`: argv says `start`, and src/main.ts (compiled with the bench)
+ * runs the CLI as the binary does. Measured once the agent says it started and its first LISTs
+ * (empty) and WATCHes (quiet) have had 2 s; the driver checks the server saw the WATCHes.
+ */
+const emptyAgent = async () => {
+  if (process.env.KUBERNETES_SERVICE_HOST === undefined || process.env.DCA_BENCH_SERVICE_ACCOUNT_DIR === undefined) {
+    throw new Error("empty runs the agent against the empty API server: run it with bench/run-metadata-sync.ts")
   }
+  // The agent logs JSON lines on stdout; wait for its "started" line.
+  const started = new Promise<void>((ok) => {
+    const write = process.stdout.write.bind(process.stdout) as (...args: Array<unknown>) => boolean
+    let tail = ""
+    process.stdout.write = ((...args: Array<unknown>) => {
+      tail = (tail + String(args[0])).slice(-4096)
+      if (tail.includes('"cluster agent started"')) ok()
+      return write(...args)
+    }) as typeof process.stdout.write
+  })
+  process.argv = [process.argv[0] as string, "datadog-cluster-agent", "start"]
+  await import("../src/main.ts")
+  await Promise.race([
+    started,
+    sleep(30_000).then(() => {
+      throw new Error("the agent did not start within 30 s")
+    })
+  ])
+  await sleep(2000)
+  const after = await settle()
+  report({ after, ok: true })
+  process.exit(0)
+}
+
+const empty = async (what: "ours" | "baseline" | "node") => {
+  if (what === "ours") return emptyAgent()
   let server: Server | undefined
   if (what === "baseline") {
     const k8s = await import("@kubernetes/client-node")

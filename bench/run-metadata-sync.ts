@@ -3,18 +3,23 @@
 // like with like on a noisy machine), and prints medians and ratios as a Markdown table.
 //
 //   node bench/run-metadata-sync.ts [--scale full|medium|small] [--runs 3]
-//        [--variants ours,ours-tuned,ours-lean-tuned,ours-lean-capped,baseline,baseline-tuned,baseline-typed,empty,empty-baseline,empty-node]
+//        [--variants ours,ours-tuned,ours-lean-tuned,ours-lean-capped,baseline,baseline-tuned,baseline-typed,empty,empty-plain,empty-baseline,empty-node,empty-node-shipped]
 //        [--ts] [--baseline-heap MB] [--breakdown] [--out results.json]
 //
 // By default the scenario runs as JavaScript compiled by tsc into a temp dir (as the agent runs
 // in production: `node dist/main.js`); `--ts` runs the .ts sources directly, which adds Node's
 // type stripper (~30–40 MB of RSS) to every variant. A baseline that runs out of heap is run
 // again with --max-old-space-size=16384, and the table says so.
+//
+// The idle floor (issue 7): `empty` is the agent as the image runs it (the Dockerfile's MALLOC_*
+// and NODE_OPTIONS) against an empty API server started here (bench/idle-floor.ts); `empty-plain`
+// is the same without those settings; `empty-node-shipped` is Node alone with them.
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { agentEnv, type EmptyApiServer, serviceAccountPreload, shippedEnv, startEmptyApiServer } from "./idle-floor.ts"
 import { defaultDataDir, ensureDataSet, parseArgs, scaleOf } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -47,16 +52,38 @@ const allVariants: ReadonlyArray<Variant> = [
   { name: "baseline", scenario: "baseline", nodeFlags: [], env: {} },
   { name: "baseline-tuned", scenario: "baseline", nodeFlags: tunedFlags, env: tunedEnv },
   { name: "baseline-typed", scenario: "baseline-typed", nodeFlags: [], env: {} },
-  { name: "empty", scenario: "empty", nodeFlags: [], env: {} },
+  // The agent itself against the empty API server (its environment is filled in below).
+  { name: "empty", scenario: "empty", nodeFlags: [], env: shippedEnv() },
+  { name: "empty-plain", scenario: "empty", nodeFlags: [], env: {} },
   { name: "empty-baseline", scenario: "empty-baseline", nodeFlags: [], env: {} },
-  { name: "empty-node", scenario: "empty-node", nodeFlags: [], env: {} }
+  { name: "empty-node", scenario: "empty-node", nodeFlags: [], env: {} },
+  { name: "empty-node-shipped", scenario: "empty-node", nodeFlags: [], env: shippedEnv() }
 ]
 const wanted = (flags.get("variants") ?? allVariants.map((v) => v.name).join(",")).split(",")
-const variants = wanted.map((name) => {
+const chosen = wanted.map((name) => {
   const v = allVariants.find((x) => x.name === name)
   if (v === undefined) throw new Error(`unknown variant ${name}; known: ${allVariants.map((x) => x.name).join(", ")}`)
   return v
 })
+// The agent variants run against one empty API server, in its own process, for the whole run.
+const apiServer: EmptyApiServer | undefined = chosen.some((v) => v.scenario === "empty")
+  ? await startEmptyApiServer()
+  : undefined
+const agentWork = mkdtempSync(join(tmpdir(), "dca-bench-agent-"))
+const variants: ReadonlyArray<Variant> =
+  apiServer === undefined
+    ? chosen
+    : await Promise.all(
+        chosen.map(async (v) =>
+          v.scenario !== "empty"
+            ? v
+            : {
+                ...v,
+                nodeFlags: [...v.nodeFlags, "--import", pathToFileURL(serviceAccountPreload()).href],
+                env: { ...(await agentEnv(apiServer, agentWork)), ...v.env }
+              }
+        )
+      )
 const baselineHeap = flags.get("baseline-heap")
 
 /** Compiles bench/metadata-sync.ts (and what it imports) to JavaScript; returns the entry point. */
@@ -149,7 +176,14 @@ for (let round = 0; round < runs; round++) {
   const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
   for (const v of order) {
     const isBaseline = v.scenario.startsWith("baseline")
+    const watchesBefore = apiServer?.watches() ?? 0
     let r = runOne(entry, v, isBaseline ? baselineHeap : undefined)
+    if (v.scenario === "empty" && r.failed === undefined) {
+      // The agent must have listed and opened its WATCHes, or it measured a stuck agent.
+      await new Promise((ok) => setTimeout(ok, 200))
+      const watches = (apiServer?.watches() ?? 0) - watchesBefore
+      r = { ...r, watches, ok: r.ok === true && watches > 0 }
+    }
     if (r.failed === "out of heap" && isBaseline) {
       console.error(`  ${v.name}: out of heap with the default limit; again with --max-old-space-size=16384`)
       r = { ...runOne(entry, v, "16384"), retriedAfterOom: true }
@@ -194,6 +228,7 @@ const rows = variants.map((v) => {
     syncSeconds: median(rs.filter((r) => r.syncSeconds !== undefined).map((r) => r.syncSeconds as number)),
     vsBaseline: ratio("baseline"),
     vsBaselineTuned: ratio("baseline-tuned"),
+    vsEmptyNode: ratio("empty-node"),
     heapLimitMB: median(rs.map((r) => r.heapLimitMB ?? Number.NaN)),
     ok: rs.every((r) => r.ok === true) && failed === undefined,
     note: [failed, retried ? "retried with a 16 GB heap after running out" : undefined].filter(Boolean).join("; ")
@@ -201,7 +236,7 @@ const rows = variants.map((v) => {
 })
 
 const header =
-  "| variant | runs | RSS after sync (MB) | heapUsed (MB) | peak RSS (MB) | sync (s) | RSS ÷ baseline | RSS ÷ baseline-tuned | heap limit (MB) | checks |"
+  "| variant | runs | RSS after sync (MB) | heapUsed (MB) | peak RSS (MB) | sync (s) | RSS ÷ baseline | RSS ÷ baseline-tuned | RSS ÷ empty-node | heap limit (MB) | checks |"
 console.log(
   `\nscale ${scale}, ${runs} rounds, medians (${flags.has("ts") ? "TypeScript sources" : "compiled JavaScript"})\n`
 )
@@ -215,9 +250,12 @@ console.log(
 )
 for (const r of rows) {
   console.log(
-    `| ${r.variant} | ${r.runs} | ${fmt(r.rssMB)} | ${fmt(r.heapUsedMB)} | ${fmt(r.peakRssMB)} | ${fmt(r.syncSeconds)} | ${fmt(r.vsBaseline, 3)} | ${fmt(r.vsBaselineTuned, 3)} | ${fmt(r.heapLimitMB, 0)} | ${r.ok ? "ok" : "FAILED"}${r.note === "" ? "" : ` (${r.note})`} |`
+    `| ${r.variant} | ${r.runs} | ${fmt(r.rssMB)} | ${fmt(r.heapUsedMB)} | ${fmt(r.peakRssMB)} | ${fmt(r.syncSeconds)} | ${fmt(r.vsBaseline, 3)} | ${fmt(r.vsBaselineTuned, 3)} | ${fmt(r.vsEmptyNode, 2)} | ${fmt(r.heapLimitMB, 0)} | ${r.ok ? "ok" : "FAILED"}${r.note === "" ? "" : ` (${r.note})`} |`
   )
 }
+
+apiServer?.stop()
+rmSync(agentWork, { recursive: true, force: true })
 
 const out = flags.get("out") ?? join(tmpdir(), `dca-bench-metadata-sync-${scale}-${Date.now()}.json`)
 writeFileSync(out, JSON.stringify({ scale, seed, runs, manifest, rows, rounds, breakdown }, null, 2))
