@@ -2,7 +2,7 @@
 // health probes `/live`, `/ready`, `/startup` on DD_HEALTH_PORT (off when 0). Nothing else is
 // served on either port: no expvar, no pprof (the original's metrics port exposed pprof).
 import * as Http from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
