@@ -1,3 +1,4 @@
+import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
@@ -61,6 +62,33 @@ describe("Telemetry", () => {
         expect(sampleValue(again, "process_cpu_seconds_total")).toBeGreaterThanOrEqual(before)
       }).pipe(Effect.provide(withTelemetry({ metrics: metrics ?? 0, health: health ?? 0 })))
     })
+  )
+
+  it.live("the metrics port serves only GET /metrics", () =>
+    Effect.gen(function* () {
+      const [metrics] = yield* Effect.promise(() => freePorts(1))
+      yield* Effect.gen(function* () {
+        const base = `http://127.0.0.1:${metrics}`
+        expect((yield* get(`${base}/metrics?x=1`)).status).toBe(200)
+        expect((yield* get(`${base}/`)).status).toBe(404)
+        expect((yield* get(`${base}/debug/pprof`)).status).toBe(404)
+        const post = yield* Effect.promise(() => fetch(`${base}/metrics`, { method: "POST" }).then((r) => r.status))
+        expect(post).toBe(404)
+      }).pipe(Effect.provide(withTelemetry({ metrics: metrics ?? 0, health: 0 })))
+    })
+  )
+
+  it.live("a port in use fails the layer, naming the variable", () =>
+    Effect.gen(function* () {
+      const [metrics, health] = yield* Effect.promise(() => freePorts(2))
+      const squatter = createServer()
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((ok) => squatter.listen(metrics, "0.0.0.0", ok))),
+        () => Effect.promise(() => new Promise<void>((ok) => squatter.close(() => ok())))
+      )
+      const error = yield* Layer.build(withTelemetry({ metrics: metrics ?? 0, health: health ?? 0 })).pipe(Effect.flip)
+      expect(error.message).toMatch(new RegExp(`^DD_METRICS_PORT=${metrics}: cannot listen: .*EADDRINUSE`))
+    }).pipe(Effect.scoped)
   )
 
   it.live("the health server is off when DD_HEALTH_PORT is 0", () =>
