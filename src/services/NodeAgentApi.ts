@@ -3,13 +3,19 @@
 // get a proper gRPC UNIMPLEMENTED and they fall back to polling (contract §1.1). Requests are
 // answered from memory by the pure handler in nodeAgentApi/handlers.ts; the API server is never
 // called per request (the cluster ID is read once and cached).
-import * as Http from "node:http"
-import * as Http2 from "node:http2"
+import type * as Http from "node:http"
+import type * as Http2 from "node:http2"
 import type { Socket } from "node:net"
 import * as Tls from "node:tls"
-import { Context, Effect, Layer, Metric, Redacted, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { AuthTokens } from "../layers/AuthTokens.ts"
 import { ClusterAgentConfig } from "../layers/Config.ts"
+import { nodeHttp, nodeHttp2 } from "../lib/builtins.ts"
 import { version } from "../version.ts"
 import { ClusterId } from "./ClusterId.ts"
 import { MetadataMapper } from "./MetadataMapper.ts"
@@ -122,12 +128,19 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
 
       // One TLS listener; ALPN picks the protocol per connection. HTTP/1.1 (node agents, the
       // CLI) goes to a plain http.Server, faster than the HTTP/2 server's HTTP/1 compatibility
-      // mode; h2 (gRPC clients) goes to an HTTP/2 server.
+      // mode; h2 (gRPC clients) goes to an HTTP/2 server, made (and node:http2 loaded) on the
+      // first h2 connection: node agents and the CLI speak HTTP/1.1.
       const listener = makeRequestListener(sources, record)
-      const http1 = Http.createServer(listener as unknown as Http.RequestListener)
+      const http1 = nodeHttp().createServer(listener as unknown as Http.RequestListener)
       http1.keepAliveTimeout = 60_000
-      const http2 = Http2.createServer()
-      http2.on("request", listener)
+      let http2: Http2.Http2Server | undefined
+      const http2Server = () => {
+        if (http2 === undefined) {
+          http2 = nodeHttp2().createServer()
+          http2.on("request", listener)
+        }
+        return http2
+      }
       const server = Tls.createServer({
         cert: certificate.certPem,
         key: certificate.keyPem,
@@ -140,7 +153,7 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
         socket.setTimeout(60_000, () => socket.destroy())
         sockets.add(socket)
         socket.once("close", () => sockets.delete(socket))
-        if (socket.alpnProtocol === "h2") http2.emit("connection", socket)
+        if (socket.alpnProtocol === "h2") http2Server().emit("connection", socket)
         else http1.emit("connection", socket)
       })
       // A failed handshake is the client's business; nothing to log per attempt.
@@ -157,7 +170,7 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
         () =>
           Effect.callback<void>((resume) => {
             http1.close()
-            http2.close()
+            http2?.close()
             server.close(() => resume(Effect.void))
             // Keep-alive connections would hold the close open; answers are instant, so end them.
             for (const s of sockets) s.destroy()

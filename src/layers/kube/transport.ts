@@ -5,10 +5,12 @@
 // (auth.ts). Ordinary requests are bounded by the client timeout; watches are not (the server's
 // timeoutSeconds ends them, and an idle watchdog belongs to the watch loop).
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from "node:http"
-import * as Http from "node:http"
 import * as Https from "node:https"
 import * as Zlib from "node:zlib"
-import { Duration, Effect, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { nodeHttp } from "../../lib/builtins.ts"
 import { type Authorizer, makeAuthorizer } from "./auth.ts"
 import type { Credentials } from "./credentials.ts"
 import { KubeError } from "./errors.ts"
@@ -82,10 +84,10 @@ export const makeTransport = (
       ...credentials.tls
     }
     const agent = yield* Effect.acquireRelease(
-      Effect.sync(() => (secure ? new Https.Agent(agentOptions) : new Http.Agent(agentOptions))),
+      Effect.sync(() => (secure ? new Https.Agent(agentOptions) : new (nodeHttp().Agent)(agentOptions))),
       (a) => Effect.sync(() => a.destroy())
     )
-    const request = secure ? Https.request : Http.request
+    const request = secure ? Https.request : nodeHttp().request
     const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1")
     const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port)
     const basePath = url.pathname.replace(/\/+$/, "")
