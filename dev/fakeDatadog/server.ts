@@ -97,6 +97,7 @@ export interface FakeDatadog {
 
   readonly setAcceptedApiKeys: (keys: KeyPolicy) => void
   readonly setAcceptedAppKeys: (keys: KeyPolicy) => void
+  /** Replaces the `X-RateLimit-*` settings of `/api/v1/query` and starts a new period. */
   readonly setQueryRateLimit: (limit: QueryRateLimit | false) => void
 
   /** Clears requests, faults and series. */
@@ -344,6 +345,8 @@ export const startFakeDatadog = async (options: FakeDatadogOptions = {}): Promis
     },
     setQueryRateLimit: (limit) => {
       rateLimit = limit
+      rateWindow.start = Date.now()
+      rateWindow.used = 0
     },
     reset: () => {
       recorder.clear()
