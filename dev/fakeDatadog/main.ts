@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util"
 import type { RecordedRequest } from "./recorder.ts"
-import { startFakeDatadog } from "./server.ts"
+import { type FakeDatadog, startFakeDatadog } from "./server.ts"
 
 const HELP = `Usage: npm run fake-datadog -- [options]
 
@@ -65,7 +65,18 @@ const main = async () => {
     process.exitCode = 2
     return
   }
-  const fake = await startFakeDatadog({
+  // Handlers first: a signal right after the URL is printed must still stop us cleanly.
+  let fake: FakeDatadog | undefined
+  const stop = (signal: string) => {
+    console.log(`${signal}: stopping`)
+    ;(fake?.close() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  fake = await startFakeDatadog({
     port,
     host: values.host,
     ...(values["api-key"] === undefined ? {} : { acceptedApiKeys: values["api-key"] }),
@@ -73,15 +84,6 @@ const main = async () => {
     ...(values.quiet ? {} : { onRequest: (r: RecordedRequest) => console.log(logLine(r)) })
   })
   console.log(`fake Datadog API listening on ${fake.url}`)
-  const stop = (signal: string) => {
-    console.log(`${signal}: stopping`)
-    fake.close().then(
-      () => process.exit(0),
-      () => process.exit(1)
-    )
-  }
-  process.once("SIGINT", stop)
-  process.once("SIGTERM", stop)
 }
 
 main().catch((error: unknown) => {

@@ -556,6 +556,20 @@ describe("bad requests", () => {
   })
 })
 
+describe("close", () => {
+  it("drops requests held by latency and stops at once", async () => {
+    const own = await startFakeDatadog()
+    own.inject({ kind: "latency", ms: 60_000 })
+    const pending = fetch(`${own.url}/api/v1/validate`, { headers: { "dd-api-key": "k" } })
+    await own.waitForRequest((r) => r.path === "/api/v1/validate")
+    const start = performance.now()
+    await own.close()
+    await expect(pending).rejects.toThrow(TypeError)
+    expect(performance.now() - start).toBeLessThan(5_000)
+    expect(own.requests()[0]?.status).toBeUndefined()
+  })
+})
+
 describe("FakeDatadog in Effect", () => {
   it("scoped: serves while the scope is open and is closed with it", async () => {
     const scope = Effect.runSync(Scope.make())
