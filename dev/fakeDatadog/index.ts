@@ -3,6 +3,17 @@
  * `startFakeDatadog(options)` and `close()`s it; Effect code uses `FakeDatadog.scoped(options)`
  * (closed when the scope closes) or provides `FakeDatadog.layer(options)` and reads
  * `yield* FakeDatadog.Service`.
+ *
+ *   const fake = await startFakeDatadog({ acceptedApiKeys: ["k"] })
+ *   // agent env: DD_DD_URL=fake.url, DD_EXTERNAL_METRICS_PROVIDER_ENDPOINT=fake.url
+ *   fake.setSeries("avg:nginx.net.request_per_s{kube_container_name:nginx}.rollup(30)", [[Date.now(), 12]])
+ *   fake.inject({ kind: "status", status: 503 }, { path: "/api/v1/events", times: 2 })
+ *   await fake.waitFor(() => fake.events().length >= 3 && fake.events())
+ *   await fake.close()
+ *
+ * One concern per file: server.ts (HTTP, wiring), routes.ts (what each path answers),
+ * recorder.ts, faults.ts, metrics.ts (scripted series), queries.ts (splitting `query`),
+ * body.ts (decoding), main.ts (the `npm run fake-datadog` process).
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { type FakeDatadogOptions, type FakeDatadog as Shape, startFakeDatadog } from "./server.ts"

@@ -202,8 +202,8 @@ export const startFakeDatadog = async (options: FakeDatadogOptions = {}): Promis
     status: number,
     body: unknown,
     headers: Record<string, string> = {}
-  ) => {
-    if (res.destroyed || res.headersSent) return
+  ): boolean => {
+    if (res.destroyed || res.headersSent) return false
     const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body)
     res.writeHead(status, {
       "content-type": "application/json",
@@ -211,19 +211,22 @@ export const startFakeDatadog = async (options: FakeDatadogOptions = {}): Promis
       ...headers
     })
     res.end(method === "HEAD" ? undefined : text)
+    return true
   }
 
-  const serveOwn = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  const serveOwn = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     const method = req.method ?? "GET"
-    if (url.pathname !== "/fake/requests") return send(res, method, 404, errors(404, `Not found: ${url.pathname}`).body)
-    if (method === "DELETE") {
+    if (url.pathname !== "/fake/requests") {
+      send(res, method, 404, errors(404, `Not found: ${url.pathname}`).body)
+    } else if (method === "DELETE") {
       recorder.clear()
-      return send(res, method, 200, { cleared: true })
+      send(res, method, 200, { cleared: true })
+    } else if (method !== "GET") {
+      send(res, method, 405, errors(405, `Method Not Allowed: ${method}`).body, { allow: "GET, DELETE" })
+    } else {
+      const path = url.searchParams.get("path") ?? undefined
+      send(res, method, 200, recorder.list(path === undefined ? undefined : { path }).map(summarize))
     }
-    if (method !== "GET")
-      return send(res, method, 405, errors(405, `Method Not Allowed: ${method}`).body, { allow: "GET, DELETE" })
-    const path = url.searchParams.get("path") ?? undefined
-    return send(res, method, 200, recorder.list(path === undefined ? undefined : { path }).map(summarize))
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -253,8 +256,8 @@ export const startFakeDatadog = async (options: FakeDatadogOptions = {}): Promis
       options.onRequest?.(record)
     }
     const reply = (status: number, body: unknown, extra: Record<string, string> = {}) => {
-      send(res, record.method, status, body, extra)
-      finish(status)
+      // A client that went away (while a latency fault held its request) got no answer.
+      finish(send(res, record.method, status, body, extra) ? status : undefined)
     }
     const drop = () => {
       req.socket.destroy()
