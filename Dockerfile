@@ -20,7 +20,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     DOCKER_DD_AGENT=true \
     MALLOC_MMAP_THRESHOLD_=131072 \
-    NODE_OPTIONS=--max-semi-space-size=16 \
+    NODE_OPTIONS="--max-semi-space-size=16 --expose-gc" \
     PATH="/opt/datadog-agent/bin:${PATH}"
 RUN groupadd --system --gid 10001 dd-agent \
  && useradd --system --uid 10001 --gid dd-agent --home-dir /opt/datadog-agent --shell /usr/sbin/nologin dd-agent \

@@ -1,7 +1,7 @@
 // The idle memory floor (issue 7): where the RSS of an agent that watches an empty cluster goes.
 //
 //   node bench/idle-floor.ts [modules] [--dist dist] [--plain]   per-module table (fresh processes)
-//   node bench/idle-floor.ts agent [--dist dist] [--seconds 10] [--plain] [--loads]
+//   node bench/idle-floor.ts agent [--dist dist] [--seconds 15] [--plain] [--loads]
 //                                                     the real `node dist/main.js start` against an
 //                                                     empty API server, and bare Node, side by side
 //   node bench/idle-floor.ts serve --dir DIR          the empty API server alone (prints READY <port>)
@@ -620,7 +620,7 @@ if (import.meta.main) {
         (flag("also") ?? "").split(",").filter((s) => s !== "")
       )
     } else if (mode === "agent") {
-      const seconds = Number(flag("seconds") ?? "10")
+      const seconds = Number(flag("seconds") ?? "15")
       const { agent, node } = await runAgent({ dist, env, seconds, loads: argv.includes("--loads") })
       console.log(
         `\n| process (idle ${seconds} s, RSS from /proc) | RSS (MB) | anon | file | peak | ÷ Node |\n|---|---|---|---|---|---|`

@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { rootCommand } from "./cli/root.ts"
 import { loggingLayer } from "./layers/Logging.ts"
+import { defaultIdleGcOptions, startIdleGc } from "./lib/idleGc.ts"
 import { versionString } from "./version.ts"
 
 // A signal asks for a clean stop: interruption then is success (exit 0), not 130. Should a
@@ -24,6 +25,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     }, exitDeadlineMs).unref()
   })
 }
+
+// Memory back to the system once the agent is idle (with --expose-gc, as the image runs it).
+startIdleGc(defaultIdleGcOptions, globalThis.gc)
 
 const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)

@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from "node:timers/promises"
+import { describe, expect, it } from "vitest"
+import { defaultIdleGcOptions, type IdleGcOptions, shouldCollect, startIdleGc } from "../../src/lib/idleGc.ts"
+
+const mb = 1024 * 1024
+const options: IdleGcOptions = { everyMs: 20, idleBelow: 0.1, growthBytes: 16 * mb }
+
+describe("shouldCollect", () => {
+  it.each([
+    { utilization: 0.01, heap: 50 * mb, last: undefined, expected: true, why: "idle, never collected" },
+    { utilization: 0.5, heap: 50 * mb, last: undefined, expected: false, why: "busy" },
+    { utilization: 0.1, heap: 50 * mb, last: undefined, expected: false, why: "at the threshold is busy" },
+    { utilization: 0.01, heap: 50 * mb, last: 40 * mb, expected: false, why: "idle, heap grew 10 MB only" },
+    { utilization: 0.01, heap: 56 * mb, last: 40 * mb, expected: true, why: "idle, heap grew 16 MB" },
+    { utilization: 0.01, heap: 30 * mb, last: 40 * mb, expected: false, why: "idle, heap shrank" }
+  ])("$why: $expected", ({ utilization, heap, last, expected }) => {
+    expect(shouldCollect(utilization, heap, last, options)).toBe(expected)
+  })
+
+  it("defaults: a 10 s window, idle below 10% of the loop", () => {
+    expect(defaultIdleGcOptions).toEqual({ everyMs: 10_000, idleBelow: 0.1, growthBytes: 16 * mb })
+  })
+})
+
+describe("startIdleGc", () => {
+  it("collects once, memory-reducing, when the loop is idle, and not again while the heap does not grow", async () => {
+    const calls: Array<unknown> = []
+    const stop = startIdleGc(options, ((o: unknown) => void calls.push(o)) as unknown as NodeJS.GCFunction)
+    await sleep(150)
+    stop()
+    expect(calls).toEqual([{ type: "major", execution: "sync", flavor: "last-resort" }])
+  })
+
+  it("does not collect while the loop is busy", async () => {
+    const calls: Array<unknown> = []
+    const stop = startIdleGc(options, ((o: unknown) => void calls.push(o)) as unknown as NodeJS.GCFunction)
+    const until = performance.now() + 100
+    // Keep the loop busy, yielding only briefly so the timer can fire.
+    while (performance.now() < until) {
+      const spin = performance.now() + 15
+      while (performance.now() < spin) {}
+      await new Promise((ok) => setImmediate(ok))
+    }
+    stop()
+    expect(calls).toEqual([])
+  })
+
+  it("does nothing without the gc function (no --expose-gc)", async () => {
+    const stop = startIdleGc(options, undefined)
+    await sleep(60)
+    expect(stop()).toBeUndefined()
+  })
+})
