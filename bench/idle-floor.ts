@@ -1,14 +1,16 @@
 // The idle memory floor (issue 7): where the RSS of an agent that watches an empty cluster goes.
 //
-//   node bench/idle-floor.ts [modules] [--dist dist] [--plain]   per-module table (fresh processes)
-//   node bench/idle-floor.ts agent [--dist dist] [--seconds 15] [--plain] [--loads]
+//   node bench/idle-floor.ts [modules] [--dist dist] [--plain] [--unslimmed]   per-module table
+//   node bench/idle-floor.ts agent [--dist dist] [--seconds 15] [--plain] [--unslimmed] [--loads]
 //                                                     the real `node dist/main.js start` against an
 //                                                     empty API server, and bare Node, side by side
 //   node bench/idle-floor.ts serve --dir DIR          the empty API server alone (prints READY <port>)
 //
-// Run `npm run build` first: both modes measure the compiled `dist/` (as shipped). By default
-// every child runs with the image's settings, read from the Dockerfile's ENV (MALLOC_*,
-// NODE_OPTIONS); `--plain` runs them without.
+// Run `npm run build` first: both modes measure the compiled `dist/` as the image ships it, in a
+// temporary copy of the image's layout whose node_modules has the packages the Dockerfile slims
+// (docker/slim-modules.ts: comments removed; built once in $TMPDIR); `--unslimmed` uses the
+// repository's node_modules as they are. Every child runs with the image's settings, read from the
+// Dockerfile's ENV (MALLOC_*, NODE_OPTIONS); `--plain` runs them without; `--set K=V` overrides one.
 //
 // `modules`: each row is a fresh `node --expose-gc` process that imports the listed modules
 // (cumulatively, in the order the agent loads them; then each one alone), forces GC and reports
@@ -24,7 +26,17 @@
 // process is exactly the shipped one); `--loads` also lists every file the agent loaded, by package.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import * as Https from "node:https"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -289,6 +301,73 @@ const childEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The image's files: dist/ and node_modules with the packages the Dockerfile slims
+
+/** The packages the Dockerfile passes to docker/slim-modules.ts (their comments removed in the image). */
+export const slimmedPackages = (dockerfile = join(repo, "Dockerfile")): Array<string> => {
+  const text = readFileSync(dockerfile, "utf8").replace(/\\\n/g, " ")
+  const m = text.match(/node docker\/slim-modules\.ts((?:\s+node_modules\/\S+)+)/)
+  return m === null
+    ? []
+    : (m[1] as string)
+        .trim()
+        .split(/\s+/)
+        .map((p) => p.slice("node_modules/".length))
+}
+
+const packageVersion = (pkg: string) =>
+  (JSON.parse(readFileSync(join(repo, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
+
+/**
+ * node_modules as the image has it, built once in $TMPDIR (keyed by the packages' versions and the
+ * script): the slimmed packages copied and run through docker/slim-modules.ts, every other package
+ * a link to the repository's. Returns the node_modules directory.
+ */
+export const shippedNodeModules = async (): Promise<string> => {
+  const slimmed = slimmedPackages()
+  const script = join(repo, "docker/slim-modules.ts")
+  const key = createHash("sha1")
+    .update(JSON.stringify(slimmed.map((p) => [p, packageVersion(p)])))
+    .update(readFileSync(script))
+    .digest("hex")
+    .slice(0, 12)
+  const dir = join(tmpdir(), `dca-shipped-modules-${key}`, "node_modules")
+  if (existsSync(join(dir, ".complete"))) return dir
+  rmSync(dirname(dir), { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const source = join(repo, "node_modules")
+  const top = readdirSync(source).flatMap((e) =>
+    e.startsWith("@") ? readdirSync(join(source, e)).map((s) => `${e}/${s}`) : e.startsWith(".") ? [] : [e]
+  )
+  for (const pkg of top) {
+    mkdirSync(dirname(join(dir, pkg)), { recursive: true })
+    if (slimmed.includes(pkg)) cpSync(join(source, pkg), join(dir, pkg), { recursive: true, dereference: true })
+    else symlinkSync(join(source, pkg), join(dir, pkg))
+  }
+  const { slimModules } = await import("../docker/slim-modules.ts")
+  if (slimmed.length > 0) {
+    slimModules(
+      slimmed.map((p) => join(dir, p)),
+      join(source, "typescript/bin/tsc")
+    )
+  }
+  writeFileSync(join(dir, ".complete"), "")
+  return dir
+}
+
+/**
+ * A directory laid out like the image's /opt/datadog-agent: a copy of `dist`, package.json, and
+ * node_modules (the shipped one, or with `slim: false` the repository's). Returns its path.
+ */
+export const imageTree = async (dist: string, slim: boolean): Promise<string> => {
+  const tree = mkdtempSync(join(tmpdir(), "dca-image-"))
+  cpSync(dist, join(tree, "dist"), { recursive: true })
+  cpSync(join(repo, "package.json"), join(tree, "package.json"))
+  symlinkSync(slim ? await shippedNodeModules() : join(repo, "node_modules"), join(tree, "node_modules"))
+  return tree
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reading memory from /proc
 
 const mb = (kb: number) => Math.round(kb / 102.4) / 10
@@ -338,14 +417,15 @@ export const residentByKind = (pid: number): Array<[string, number]> => {
 // ---------------------------------------------------------------------------------------------
 // `modules`: one fresh process per row
 
-const probeFile = (): string => {
-  const file = join(tmpdir(), "dca-idle-probe.mjs")
+/** The probe, written at the root of `tree` so that bare specifiers resolve from its node_modules. */
+const probeFile = (tree: string): string => {
+  const file = join(tree, "probe.mjs")
   writeFileSync(
     file,
     `import { setTimeout as sleep } from "node:timers/promises"
-for (const url of process.argv.slice(2)) {
-  if (url.startsWith("builtin:")) process.getBuiltinModule(url.slice("builtin:".length))
-  else await import(url)
+for (const spec of process.argv.slice(2)) {
+  if (spec.startsWith("builtin:")) process.getBuiltinModule(spec.slice("builtin:".length))
+  else await import(spec)
 }
 for (let i = 0; i < 4; i++) { globalThis.gc(); await sleep(50) }
 const m = process.memoryUsage()
@@ -363,18 +443,16 @@ interface Probe {
   readonly externalMB: number
 }
 
-const resolveSpec = (spec: string, dist: string): string =>
-  spec.startsWith("node:") || spec.startsWith("builtin:")
-    ? spec
-    : spec.startsWith("dist/")
-      ? pathToFileURL(join(dist, spec.slice("dist/".length))).href
-      : import.meta.resolve(spec)
+/** `dist/x.js` → the tree's copy of it; anything else is imported as written. */
+const resolveSpec = (spec: string, tree: string): string =>
+  spec.startsWith("dist/") ? pathToFileURL(join(tree, spec)).href : spec
 
-const probe = (specs: ReadonlyArray<string>, dist: string, env: Record<string, string>): Probe => {
-  const child = spawnSync(process.execPath, ["--expose-gc", probeFile(), ...specs.map((s) => resolveSpec(s, dist))], {
-    encoding: "utf8",
-    env: childEnv(env)
-  })
+const probe = (specs: ReadonlyArray<string>, tree: string, env: Record<string, string>): Probe => {
+  const child = spawnSync(
+    process.execPath,
+    ["--expose-gc", probeFile(tree), ...specs.map((s) => resolveSpec(s, tree))],
+    { encoding: "utf8", env: childEnv(env) }
+  )
   const line = child.stdout.split("\n").find((l) => l.startsWith("PROBE "))
   if (line === undefined) throw new Error(`probe ${specs.join(" ")} failed:\n${child.stderr}`)
   return JSON.parse(line.slice("PROBE ".length)) as Probe
@@ -420,15 +498,15 @@ const aloneSteps: ReadonlyArray<string> = [
   "dist/cli/root.js"
 ]
 
-const modules = (dist: string, env: Record<string, string>, extraAlone: ReadonlyArray<string>) => {
+const modules = (tree: string, env: Record<string, string>, extraAlone: ReadonlyArray<string>) => {
   const rows: Array<{ row: string; probe: Probe; delta: number }> = []
-  const base = probe([], dist, env)
+  const base = probe([], tree, env)
   let previous = base
   const acc: Array<string> = []
   console.log("\n| cumulative | RSS (MB) | Δ RSS | heapUsed (MB) | heapTotal (MB) |\n|---|---|---|---|---|")
   for (const step of cumulativeSteps) {
     acc.push(...step.specs)
-    const p = acc.length === 0 ? base : probe(acc, dist, env)
+    const p = acc.length === 0 ? base : probe(acc, tree, env)
     const delta = p.rssMB - previous.rssMB
     rows.push({ row: step.label, probe: p, delta })
     console.log(
@@ -439,7 +517,7 @@ const modules = (dist: string, env: Record<string, string>, extraAlone: Readonly
   console.log("\n| alone (over Node alone) | RSS (MB) | Δ RSS | heapUsed (MB) |\n|---|---|---|---|")
   for (const spec of [...aloneSteps, ...extraAlone]) {
     try {
-      const p = probe([spec], dist, env)
+      const p = probe([spec], tree, env)
       console.log(`| ${spec} | ${p.rssMB} | +${(p.rssMB - base.rssMB).toFixed(1)} | ${p.heapUsedMB} |`)
     } catch (e) {
       console.log(`| ${spec} | failed: ${(e as Error).message.split("\n")[0]} | | |`)
@@ -542,7 +620,8 @@ const measureProcess = async (
 }
 
 export const runAgent = async (options: {
-  readonly dist: string
+  /** An image tree (imageTree): dist/main.js with the node_modules it ships with. */
+  readonly tree: string
   readonly env: Record<string, string>
   readonly seconds: number
   readonly loads: boolean
@@ -551,7 +630,7 @@ export const runAgent = async (options: {
   const work = mkdtempSync(join(tmpdir(), "dca-idle-agent-"))
   try {
     const env = childEnv({ ...options.env, ...(await agentEnv(api, work)) })
-    const main = join(options.dist, "main.js")
+    const main = join(options.tree, "dist", "main.js")
     const preload = ["--import", pathToFileURL(serviceAccountPreload()).href]
     const started = /cluster agent started/
     // Ready: it says so, and its watches are open (after empty LISTs), so nothing is left to load.
@@ -612,16 +691,21 @@ if (import.meta.main) {
     await serve(flag("dir") ?? mkdtempSync(join(tmpdir(), "dca-idle-sa-")))
   } else {
     if (!existsSync(join(dist, "main.js"))) throw new Error(`${dist}/main.js not found: run npm run build first`)
-    console.log(`settings: ${JSON.stringify(env)}; ${dist}; Node ${process.version}`)
+    // The image's node_modules (slimmed packages), unless --unslimmed: the repository's as they are.
+    const slim = !argv.includes("--unslimmed")
+    const tree = await imageTree(dist, slim)
+    console.log(
+      `settings: ${JSON.stringify(env)}; ${dist}, ${slim ? `slimmed: ${slimmedPackages().join(" ")}` : "node_modules unslimmed"}; Node ${process.version}`
+    )
     if (mode === "modules") {
       modules(
-        dist,
+        tree,
         env,
         (flag("also") ?? "").split(",").filter((s) => s !== "")
       )
     } else if (mode === "agent") {
       const seconds = Number(flag("seconds") ?? "15")
-      const { agent, node } = await runAgent({ dist, env, seconds, loads: argv.includes("--loads") })
+      const { agent, node } = await runAgent({ tree, env, seconds, loads: argv.includes("--loads") })
       console.log(
         `\n| process (idle ${seconds} s, RSS from /proc) | RSS (MB) | anon | file | peak | ÷ Node |\n|---|---|---|---|---|---|`
       )
@@ -647,5 +731,6 @@ if (import.meta.main) {
     } else {
       throw new Error(`unknown mode ${mode}: modules, agent or serve`)
     }
+    rmSync(tree, { recursive: true, force: true })
   }
 }

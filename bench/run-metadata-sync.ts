@@ -12,14 +12,22 @@
 // again with --max-old-space-size=16384, and the table says so.
 //
 // The idle floor (issue 7): `empty` is the agent as the image runs it (the Dockerfile's MALLOC_*
-// and NODE_OPTIONS) against an empty API server started here (bench/idle-floor.ts); `empty-plain`
-// is the same without those settings; `empty-node-shipped` is Node alone with them.
+// and NODE_OPTIONS, and its node_modules with the slimmed packages) against an empty API server
+// started here (bench/idle-floor.ts); `empty-plain` is the same without those settings;
+// `empty-node-shipped` is Node alone with them.
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { agentEnv, type EmptyApiServer, serviceAccountPreload, shippedEnv, startEmptyApiServer } from "./idle-floor.ts"
+import {
+  agentEnv,
+  type EmptyApiServer,
+  serviceAccountPreload,
+  shippedEnv,
+  shippedNodeModules,
+  startEmptyApiServer
+} from "./idle-floor.ts"
 import { defaultDataDir, ensureDataSet, parseArgs, scaleOf } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -37,6 +45,8 @@ interface Variant {
   readonly scenario: string
   readonly nodeFlags: ReadonlyArray<string>
   readonly env: Readonly<Record<string, string>>
+  /** Run from the image's node_modules (the packages the Dockerfile slims), not the repository's. */
+  readonly shipped?: boolean
 }
 const allVariants: ReadonlyArray<Variant> = [
   { name: "ours", scenario: "ours", nodeFlags: [], env: {} },
@@ -53,8 +63,8 @@ const allVariants: ReadonlyArray<Variant> = [
   { name: "baseline-tuned", scenario: "baseline", nodeFlags: tunedFlags, env: tunedEnv },
   { name: "baseline-typed", scenario: "baseline-typed", nodeFlags: [], env: {} },
   // The agent itself against the empty API server (its environment is filled in below).
-  { name: "empty", scenario: "empty", nodeFlags: [], env: shippedEnv() },
-  { name: "empty-plain", scenario: "empty", nodeFlags: [], env: {} },
+  { name: "empty", scenario: "empty", nodeFlags: [], env: shippedEnv(), shipped: true },
+  { name: "empty-plain", scenario: "empty", nodeFlags: [], env: {}, shipped: true },
   { name: "empty-baseline", scenario: "empty-baseline", nodeFlags: [], env: {} },
   { name: "empty-node", scenario: "empty-node", nodeFlags: [], env: {} },
   { name: "empty-node-shipped", scenario: "empty-node", nodeFlags: [], env: shippedEnv() }
@@ -165,6 +175,16 @@ const median = (xs: ReadonlyArray<number>): number => {
 
 const manifest = ensureDataSet(scale, seed, defaultDataDir(scale, seed))
 const entry = flags.has("ts") ? join(repo, "bench/metadata-sync.ts") : compile()
+/** The compiled bench again, over the image's node_modules (bench/idle-floor.ts), for the `shipped` variants. */
+const shippedEntry = async (): Promise<string> => {
+  const compiled = dirname(dirname(entry))
+  const tree = `${compiled}-shipped`
+  rmSync(tree, { recursive: true, force: true })
+  cpSync(compiled, tree, { recursive: true, filter: (src) => src !== join(compiled, "node_modules") })
+  symlinkSync(await shippedNodeModules(), join(tree, "node_modules"))
+  return join(tree, "bench/metadata-sync.js")
+}
+const entryShipped = variants.some((v) => v.shipped === true) && !flags.has("ts") ? await shippedEntry() : entry
 console.error(
   `scale ${scale}: ${manifest.size.nodes} nodes, ${manifest.kinds.pods.items} pods, ${manifest.kinds.services.items} services, ${manifest.kinds.endpointslices.items} slices; pod JSON mean ${manifest.itemBytes.pods.mean} B; running ${entry}`
 )
@@ -177,7 +197,7 @@ for (let round = 0; round < runs; round++) {
   for (const v of order) {
     const isBaseline = v.scenario.startsWith("baseline")
     const watchesBefore = apiServer?.watches() ?? 0
-    let r = runOne(entry, v, isBaseline ? baselineHeap : undefined)
+    let r = runOne(v.shipped === true ? entryShipped : entry, v, isBaseline ? baselineHeap : undefined)
     if (v.scenario === "empty" && r.failed === undefined) {
       // The agent must have listed and opened its WATCHes, or it measured a stuck agent.
       await new Promise((ok) => setTimeout(ok, 200))
