@@ -60,6 +60,7 @@ export const settings = {
   hostname: text("DD_HOSTNAME", "", "Host name reported to Datadog; empty = the machine's host name", hostnameRule),
   clusterName: text("DD_CLUSTER_NAME", "", "Kubernetes cluster name, appended to event hosts", clusterNameRule),
   logLevel: oneOf("DD_LOG_LEVEL", logLevels, "info", "Log level: trace, debug, info, warn, error, critical or off"),
+  forwarderTimeout: seconds("DD_FORWARDER_TIMEOUT", 20, "Timeout of one request to the Datadog API, in seconds"),
 
   // Node-agent API and its tokens
   cmdPort: port("DD_CLUSTER_AGENT_CMD_PORT", 5005, "HTTPS port of the node-agent and CLI API"),
@@ -238,6 +239,11 @@ export const settings = {
     "DD_PROXY_NO_PROXY",
     "Space-separated hosts that bypass the proxy (fallback NO_PROXY, no_proxy: comma-separated)",
     { aliases: ["NO_PROXY", "no_proxy"] }
+  ),
+  noProxyNonexactMatch: bool(
+    "DD_NO_PROXY_NONEXACT_MATCH",
+    false,
+    "Match DD_PROXY_NO_PROXY entries as domain suffixes, IPs and CIDR ranges instead of exact hosts"
   )
 } as const satisfies Record<string, Setting<unknown>>
 
