@@ -36,7 +36,6 @@ import {
   DatadogApiError,
   detailFromBody,
   isKeyRejected,
-  isRetryable,
   parseRateLimit,
   type RateLimit,
   reasonForStatus
@@ -290,7 +289,9 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
 
     /** One request and its answer, counted and with its rate-limit headers recorded. */
     const attempt = <T>(spec: RequestSpec, schema: Schema.Decoder<T>): Effect.Effect<T, DatadogApiError> =>
-      transport.send(spec).pipe(
+      Effect.logDebug("Datadog request").pipe(
+        Effect.annotateLogs({ method: spec.method, endpoint: spec.endpoint }),
+        Effect.andThen(transport.send(spec)),
         Effect.flatMap((answer) => {
           const rateLimit = parseRateLimit(answer.headers)
           return (rateLimit === undefined ? Effect.void : recordRateLimit(spec.endpoint, rateLimit)).pipe(
@@ -303,7 +304,7 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
 
     /** A request, retried on retryable failures. */
     const call = <T>(spec: RequestSpec, schema: Schema.Decoder<T>): Effect.Effect<T, DatadogApiError> =>
-      Effect.retry(attempt(spec, schema), { schedule: retrySchedule, while: isRetryable })
+      Effect.retry(attempt(spec, schema), retrySchedule)
 
     const requireKey = (key: Option.Option<string>, method: RequestSpec["method"], endpoint: string, what: string) =>
       Option.match(key, {
@@ -369,7 +370,7 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
     })
 
     const validateApiKey = Effect.fn("DatadogClient.validateApiKey")(function* () {
-      yield* trackKey(Effect.retry(validateOnce, { schedule: retrySchedule, while: isRetryable }), true)
+      yield* trackKey(Effect.retry(validateOnce, retrySchedule), true)
     })
 
     const submitEvent = Effect.fn("DatadogClient.submitEvent")(function* (event: EventCreateRequest) {
@@ -436,7 +437,10 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
       return yield* call(spec, MetricsQueryResponse)
     })
 
-    const keyDescription = ending === undefined ? maskedApiKey : `API key ending with ${Option.getOrThrow(ending)}`
+    const keyDescription = Option.match(ending, {
+      onNone: () => maskedApiKey,
+      onSome: (last5) => `API key ending with ${last5}`
+    })
     const warnEvery = Duration.toMillis(Duration.minutes(5))
 
     const validateAtStart: Effect.Effect<void> = Effect.gen(function* () {

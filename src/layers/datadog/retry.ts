@@ -7,7 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import type { DatadogApiError } from "./errors.ts"
+import { type DatadogApiError, isRetryable } from "./errors.ts"
 
 export interface RetryPolicy {
   /** Attempts after the first one. */
@@ -40,13 +40,14 @@ export const retryDelay = (
   return Duration.min(backoff, policy.cap)
 }
 
-/** The retry schedule of every Datadog call; use with `while: isRetryable`. */
+/** The retry schedule of every Datadog call: stops at once on an error that is not retryable. */
 export const datadogRetry = (
   policy: RetryPolicy = defaultRetryPolicy
 ): Schedule.Schedule<Duration.Duration, DatadogApiError> =>
   Schedule.exponential(policy.base, 2).pipe(
     Schedule.jittered,
     Schedule.setInputType<DatadogApiError>(),
+    Schedule.while(({ input }) => isRetryable(input)),
     Schedule.modifyDelay(({ input, duration }) => Effect.succeed(retryDelay(input, duration, policy))),
     Schedule.upTo({ times: policy.retries })
   )
