@@ -446,25 +446,38 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
     const validateAtStart: Effect.Effect<void> = Effect.gen(function* () {
       let lastWarning: number | undefined
       let failures = 0
+      // One warning per 5 minutes at most, counting the failed attempts since the last one.
       const onFailure = (e: DatadogApiError) =>
         Effect.gen(function* () {
           if (isKeyRejected(e)) return
           failures += 1
           const now = yield* Clock.currentTimeMillis
-          const log =
-            lastWarning === undefined || now - lastWarning >= warnEvery
-              ? Effect.logWarning("cannot reach Datadog to validate DD_API_KEY; retrying, the agent keeps running")
-              : Effect.logDebug("cannot reach Datadog to validate DD_API_KEY; retrying")
-          if (lastWarning === undefined || now - lastWarning >= warnEvery) {
+          const warn = lastWarning === undefined || now - lastWarning >= warnEvery
+          const annotations = { url: options.apiUrl, reason: e.reason, error: e.message, failedAttempts: failures }
+          if (warn) {
             lastWarning = now
+            failures = 0
+            yield* Effect.logWarning(
+              "cannot reach Datadog to validate DD_API_KEY; retrying, the agent keeps running"
+            ).pipe(Effect.annotateLogs(annotations))
+          } else {
+            yield* Effect.logDebug("cannot reach Datadog to validate DD_API_KEY; retrying").pipe(
+              Effect.annotateLogs(annotations)
+            )
           }
-          yield* log.pipe(
-            Effect.annotateLogs({ url: options.apiUrl, reason: e.reason, error: e.message, failedAttempts: failures })
-          )
         })
       const outcome = yield* trackKey(validateOnce, true).pipe(
         Effect.tapError(onFailure),
-        Effect.retry({ schedule: options.keyCheckSchedule ?? keyCheckBackoff, while: (e) => !isKeyRejected(e) }),
+        Effect.retry({
+          schedule: (options.keyCheckSchedule ?? keyCheckBackoff).pipe(
+            Schedule.tap(({ duration }) =>
+              Effect.logDebug("validating DD_API_KEY again later").pipe(
+                Effect.annotateLogs({ retryInMillis: Math.round(Duration.toMillis(duration)) })
+              )
+            )
+          ),
+          while: (e) => !isKeyRejected(e)
+        }),
         Effect.result
       )
       if (Result.isSuccess(outcome)) {
