@@ -175,7 +175,8 @@ describe("validateAtStart", () => {
       const starts = logs.attempts(VALIDATE).map((l) => l.time)
       const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? 0))
       expect(gaps.length).toBeGreaterThanOrEqual(13)
-      for (const gap of gaps) expect(gap).toBeLessThanOrEqual(300_001)
+      // (Each attempt fails up to 2 ms after its start: the clock moved 1 ms past each sleep.)
+      for (const gap of gaps) expect(gap).toBeLessThanOrEqual(300_003)
       expect(gaps.slice(-3).every((gap) => gap >= 240_000)).toBe(true)
       // Warnings at least 5 minutes apart; each counts the attempts since the previous one.
       const warnings = logs.atLeast("Warn")
