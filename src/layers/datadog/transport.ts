@@ -237,8 +237,14 @@ export const makeTransport = (options: TransportOptions): Effect.Effect<Transpor
             res.on("end", () => {
               if (size > maxBodyBytes) return
               const raw = Buffer.concat(chunks)
+              // Resumed on the next turn: node:http returns the socket to the agent's free list
+              // in a nextTick after 'end', and the caller's next request should find it there.
               const answer = (b: Buffer) =>
-                resume(Effect.succeed({ status: res.statusCode ?? 0, headers: res.headers, body: b.toString("utf8") }))
+                setImmediate(() =>
+                  resume(
+                    Effect.succeed({ status: res.statusCode ?? 0, headers: res.headers, body: b.toString("utf8") })
+                  )
+                )
               const encoding = String(res.headers["content-encoding"] ?? "")
                 .trim()
                 .toLowerCase()
