@@ -1,11 +1,11 @@
 // The agent's edge to the Datadog API: validate the API key, create events, submit service
 // checks, query metrics (v1 endpoints). A thin client on node:http(s) (datadog/transport.ts)
 // with the request and response shapes of `@datadog/datadog-api-client` declared as schemas
-// (datadog/schemas.ts), rather than the library itself: loading its three v1 API modules costs
-// tens of MB of RSS for four JSON calls, its errors carry no response headers (no
-// X-RateLimit-*), it sends a fixed user agent, it resolves a malformed 2xx as a success with
-// undefined fields, and it logs transport errors to the console (see the commit that chose
-// this, and bench/datadog-client-weight.ts).
+// (datadog/schemas.ts), rather than the library itself: its three v1 API modules add 12-15 MB
+// of idle RSS over the agent's own modules (this edge about 0.5 MB), its errors carry no
+// response headers (no X-RateLimit-*), it sends a fixed user agent, it resolves a malformed
+// 2xx as a success with undefined fields, and it logs transport errors to the console (see
+// the commit that chose this, and bench/datadog-client-weight.ts).
 //
 // Every failure is a `DatadogApiError` with a reason, status and rate-limit headers. 5xx,
 // timeouts, broken connections and 429s are retried (datadog/retry.ts), then surface. Every
