@@ -2,14 +2,15 @@
 // screen. `start` builds this layer and runs it until SIGTERM/SIGINT.
 //
 //   every replica   Telemetry (:5000), health probes, the API server probe, the node-agent API
-//                   (:5005), the metadata mapper, the cluster ID
+//                   (:5005), the metadata mapper, the cluster ID, the Datadog API key check
 //   leader only     none yet: event collection, control-plane checks and the external metrics
 //                   refresh join here, under the leader lease
 //   shared          Watches (one list/watch and store per watched kind, declared below from the
-//                   enabled features), Health, AuthTokens, KubeClient
+//                   enabled features), Health, AuthTokens, KubeClient, DatadogClient
 import { Effect, Layer } from "effect"
 import { AuthTokens } from "./layers/AuthTokens.ts"
 import { ClusterAgentConfig, type ClusterAgentConfigShape } from "./layers/Config.ts"
+import { DatadogClient, DatadogKeyCheckLive } from "./layers/DatadogClient.ts"
 import { KubeClient } from "./layers/KubeClient.ts"
 import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
@@ -20,7 +21,7 @@ import { TelemetryLive } from "./services/Telemetry.ts"
 import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 
 /** Features that run on every replica. */
-const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer).pipe(
+const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer, DatadogKeyCheckLive).pipe(
   Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
 )
 
@@ -38,5 +39,5 @@ const WatchesLive = Layer.unwrap(
 /** Every feature of the agent, with the shared services they use. */
 export const AgentLive = EveryReplica.pipe(
   Layer.provideMerge(WatchesLive),
-  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer))
+  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer, DatadogClient.layer))
 )

@@ -47,7 +47,8 @@ describe("config", () => {
   })
 
   it("--json gives each value and its source", async () => {
-    const r = await runCli(["config", "--json"], { ...secrets, HTTP_PROXY: "http://proxy.local:3128" })
+    // DD_DD_URL empty (unset): the site's default API shows.
+    const r = await runCli(["config", "--json"], { ...secrets, HTTP_PROXY: "http://proxy.local:3128", DD_DD_URL: "" })
     expect(r.code).toBe(0)
     const doc = JSON.parse(r.stdout) as {
       settings: Array<{ variable: string; value: string; source: string; from?: string }>

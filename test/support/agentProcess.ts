@@ -4,10 +4,15 @@ import { fileURLToPath } from "node:url"
 
 export const mainScript = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
 
-/** Only what the agent needs from the parent, so a developer's DD_* never leaks into tests. */
+/**
+ * Only what the agent needs from the parent, so a developer's DD_* never leaks into tests; the
+ * Datadog API is a closed local port unless a test points it at the fake (tests never reach
+ * the real Datadog).
+ */
 export const baseEnv = (): Record<string, string> => ({
   PATH: process.env.PATH ?? "/usr/bin:/bin",
-  HOME: process.env.HOME ?? "/tmp"
+  HOME: process.env.HOME ?? "/tmp",
+  DD_DD_URL: "http://127.0.0.1:9"
 })
 
 export interface Finished {
