@@ -32,6 +32,20 @@ describe("Dockerfile", () => {
     expect(final).toMatch(/^CMD \["datadog-cluster-agent", ?"start"\]$/m)
   })
 
+  it("runs Node with the memory settings of the idle floor and the sync (docs/BENCHMARKS.md)", () => {
+    const env = Object.fromEntries(
+      [...final.matchAll(/(MALLOC_[A-Z_]+|NODE_OPTIONS)=("[^"]*"|\S+)/g)].map((m) => [
+        m[1],
+        m[2]?.replace(/^"|"$/g, "")
+      ])
+    )
+    expect(env).toEqual({
+      MALLOC_MMAP_THRESHOLD_: "131072",
+      MALLOC_ARENA_MAX: "2",
+      NODE_OPTIONS: "--max-semi-space-size=16 --expose-gc"
+    })
+  })
+
   it("copies only files that exist in the repository", () => {
     const sources = lines
       .filter((l) => l.startsWith("COPY ") && !l.includes("--from="))
