@@ -1,7 +1,9 @@
 // How CLI commands reach the running agent, like the original's: https://localhost:<cmd port>
 // with the local token file as bearer, certificate not verified (the token carries the trust).
 import * as Https from "node:https"
-import { Effect, Redacted, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { readLocalToken, type TokenError } from "../layers/AuthTokens.ts"
 import type { ClusterAgentConfigShape } from "../layers/Config.ts"
 

@@ -1,7 +1,9 @@
 // `datadog-cluster-agent config`: the effective configuration, secrets masked, each value marked
 // `default` or `env`. Fails, naming every bad variable, when the configuration is invalid.
-import { Console, Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import * as Console from "effect/Console"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
 import { ClusterAgentConfig, type ClusterAgentConfigShape, configRows, derivedRows } from "../layers/Config.ts"
 import { CliExit } from "./CliExit.ts"
 

@@ -1,8 +1,12 @@
 // `datadog-cluster-agent metamap [nodeName]`: the pod → service map the running agent serves,
 // laid out as the original's template does (contract §2.3), or as raw JSON with --json. The CLI
 // holds the local token, which opens the all-nodes route; a node is picked out client-side.
-import { Console, Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import * as Console from "effect/Console"
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { MetadataResponse } from "../services/metadata/views.ts"
 import { missingNodeWarning } from "../services/metadata/views.ts"
 import { agentGet } from "./agentClient.ts"

@@ -1,5 +1,5 @@
 // The `datadog-cluster-agent` command tree.
-import { Command } from "effect/cli"
+import * as Command from "effect/cli/Command"
 import { configCommand } from "./config.ts"
 import { metamapCommand } from "./metamap.ts"
 import { startCommand } from "./start.ts"

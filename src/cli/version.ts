@@ -1,6 +1,8 @@
 // `datadog-cluster-agent version`: the version, the commit and the /version JSON node agents read.
-import { Console, Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import * as Console from "effect/Console"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
 import { version, versionString } from "../version.ts"
 
 export const versionCommand = Command.make(

@@ -6,7 +6,12 @@
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { ClusterAgentConfig } from "./Config.ts"
 
 export class TokenError extends Schema.TaggedError<TokenError>()("TokenError", {

@@ -1,5 +1,8 @@
 // Structured logs: one JSON object per line on stdout, at the level of DD_LOG_LEVEL.
-import { Layer, Logger, type LogLevel, References } from "effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import * as References from "effect/References"
 
 /** The original's level words mapped onto Effect's levels (`critical` is Fatal). */
 export const logLevelOf = {

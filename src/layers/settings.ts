@@ -1,6 +1,8 @@
 // Building blocks for the configuration table in Config.ts: how one `DD_*` variable is read,
 // validated, defaulted and displayed. Pure code: no environment access here.
-import { Duration, Option, Redacted } from "effect"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 /** The outcome of parsing one raw value: the value, or what would have been allowed. */
 export type Parsed<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly allowed: string }

@@ -1,7 +1,9 @@
 // The one reconnect policy of the agent's edges (API server connection, watches): exponential
 // from 1 s, doubling, each delay jittered (×0.8–1.2), never above 30 s. Named so tests and logs
 // can refer to it.
-import { Duration, Effect, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 
 export const reconnectCap = Duration.seconds(30)
 

@@ -2,7 +2,11 @@
 // /version and /readyz, and stops being ready when /readyz fails later. It never fails the
 // agent: an unreachable API server is retried with capped, jittered exponential backoff, and
 // the logs get one warning per 30 s window (with how many attempts failed in it), not one per try.
-import { Clock, Duration, Effect, Layer, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import { KubeClient, type KubeClientShape, type KubeError } from "../layers/KubeClient.ts"
 import { reconnectBackoff } from "../lib/backoff.ts"
 import { Health, type HealthHandle } from "./Health.ts"

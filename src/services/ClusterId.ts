@@ -3,7 +3,13 @@
 // as the original does. Created when missing, repaired when not a 36-character UID, cached for
 // the life of the process once known. Two replicas racing on the ConfigMap are settled by
 // optimistic concurrency (409 → read again).
-import { Context, Effect, Layer, Option, Ref, Schema, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { KubeClient, type KubeClientShape, type KubeError } from "../layers/KubeClient.ts"
 import type { ConfigMap } from "../layers/kube/types.ts"

@@ -1,6 +1,10 @@
 // The health registry behind /live, /ready and /startup. Components register for the probes
 // they take part in and report healthy or not; a probe is healthy when all its components are.
-import { Context, Effect, Layer, Ref, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 
 export type Probe = "live" | "ready" | "startup"
 

@@ -2,7 +2,8 @@
 // Prometheus scrapes, so nothing runs between scrapes except Node's event-loop delay monitor.
 import * as Fs from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { Effect, Metric } from "effect"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 
 const cpuSeconds = Metric.counter("process_cpu_seconds_total", {
   description: "User and system CPU time spent, in seconds"

@@ -5,7 +5,8 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { ClusterAgentConfigShape } from "../../layers/Config.ts"
 import { createCertificate, generateKeyPair } from "../../lib/x509.ts"
 
