@@ -183,13 +183,23 @@ const report = (result: Record<string, unknown>) => {
 const loadOurs = async () => {
   const effect = await import("effect")
   const { makeWatches } = await import("../src/streams/Watches.ts")
-  const { makeMetadataMapper } = await import("../src/services/MetadataMapper.ts")
+  const { makeMetadataMapper, reflectMetadataSources } = await import("../src/services/MetadataMapper.ts")
   const { MetadataIndex } = await import("../src/services/metadata/MetadataIndex.ts")
   const objects = await import("../src/services/metadata/objects.ts")
   const { keyOf } = await import("../src/streams/strip.ts")
   const { reconnectBackoff } = await import("../src/lib/backoff.ts")
   const { fakeKubeClient } = await import("../dev/fakeKubeClient.ts")
-  return { effect, makeWatches, makeMetadataMapper, MetadataIndex, objects, keyOf, reconnectBackoff, fakeKubeClient }
+  return {
+    effect,
+    makeWatches,
+    makeMetadataMapper,
+    reflectMetadataSources,
+    MetadataIndex,
+    objects,
+    keyOf,
+    reconnectBackoff,
+    fakeKubeClient
+  }
 }
 type Ours = Awaited<ReturnType<typeof loadOurs>>
 type ListPage<T> = import("../src/layers/kube/types.ts").ListPage<T>
@@ -253,7 +263,7 @@ const syncOurs = async (
   kube: import("../src/layers/KubeClient.ts").KubeClientShape = recordedKube(m.effect, m.fakeKubeClient)
 ): Promise<Synced> => {
   const { Duration, Effect, Scope } = m.effect
-  const { pods, nodes, namespaces, services, endpointSlices, metadataWatches } = m.objects
+  const { metadataWatches } = m.objects
   const options = watcherOptions(m.effect, m.reconnectBackoff)
   const scope = Effect.runSync(Scope.make())
   const mapperScope = Effect.runSync(Scope.make())
@@ -261,13 +271,7 @@ const syncOurs = async (
   const holder: Synced["holder"] = await Effect.runPromise(
     Effect.gen(function* () {
       const watches = yield* m.makeWatches(kube, options, Duration.minutes(5), metadataWatches)
-      const sources: MetadataSources = {
-        pods: yield* watches.reflect(pods),
-        nodes: yield* watches.reflect(nodes),
-        namespaces: yield* watches.reflect(namespaces),
-        services: yield* watches.reflect(services),
-        endpointSlices: yield* watches.reflect(endpointSlices)
-      }
+      const sources = yield* m.reflectMetadataSources(watches)
       const { mapper, caughtUp } = yield* m.makeMetadataMapper(sources).pipe(Scope.provide(mapperScope))
       yield* caughtUp
       return { mapper, sources }

@@ -2,11 +2,11 @@
 // annotations, namespace labels and metadata), answered from memory. Runs on every replica. The
 // per-node answer is cached as JSON text and dropped when anything it depends on changes, so the
 // hot path (one request per node agent per minute) is a map lookup.
-import { Context, Deferred, Effect, Layer, Stream } from "effect"
+import { Context, Deferred, Effect, Layer, type Scope, Stream } from "effect"
 import { ClusterAgentConfig, type ClusterAgentConfigShape } from "../layers/Config.ts"
 import type { Reflected } from "../streams/reflector.ts"
 import type { StoreChange } from "../streams/store.ts"
-import { Watches } from "../streams/Watches.ts"
+import { Watches, type WatchesShape } from "../streams/Watches.ts"
 import { Health } from "./Health.ts"
 import { MetadataIndex } from "./metadata/MetadataIndex.ts"
 import {
@@ -59,6 +59,16 @@ export interface MetadataSources {
   readonly services: Reflected<SlimService>
   readonly endpointSlices: Reflected<SlimEndpointSlice>
 }
+
+/** The mapper's five kinds from the shared watch layer, for the life of the scope. */
+export const reflectMetadataSources = (watches: WatchesShape): Effect.Effect<MetadataSources, never, Scope.Scope> =>
+  Effect.all({
+    pods: watches.reflect(pods),
+    nodes: watches.reflect(nodes),
+    namespaces: watches.reflect(namespaces),
+    services: watches.reflect(services),
+    endpointSlices: watches.reflect(endpointSlices)
+  })
 
 /** The nodes whose answers a change may alter; undefined: all of them. */
 const nodesOfPod = (change: StoreChange<SlimPod>): ReadonlyArray<string> | undefined =>
@@ -170,14 +180,7 @@ export class MetadataMapper extends Context.Service<MetadataMapper, MetadataMapp
       return Layer.effect(
         MetadataMapper,
         Effect.gen(function* () {
-          const watches = yield* Watches
-          const sources: MetadataSources = {
-            pods: yield* watches.reflect(pods),
-            nodes: yield* watches.reflect(nodes),
-            namespaces: yield* watches.reflect(namespaces),
-            services: yield* watches.reflect(services),
-            endpointSlices: yield* watches.reflect(endpointSlices)
-          }
+          const sources = yield* reflectMetadataSources(yield* Watches)
           const health = yield* (yield* Health).register("metadata", ["ready"])
           const { mapper, caughtUp } = yield* makeMetadataMapper(sources)
           yield* Effect.forkScoped(

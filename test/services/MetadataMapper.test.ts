@@ -1,15 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schedule } from "effect"
 import type { KubeObject } from "../../src/layers/kube/types.ts"
-import { type MetadataSources, makeMetadataMapper } from "../../src/services/MetadataMapper.ts"
-import {
-  endpointSlices,
-  metadataWatches,
-  namespaces,
-  nodes,
-  pods,
-  services
-} from "../../src/services/metadata/objects.ts"
+import { makeMetadataMapper, reflectMetadataSources } from "../../src/services/MetadataMapper.ts"
+import { metadataWatches } from "../../src/services/metadata/objects.ts"
 import { makeWatches } from "../../src/streams/Watches.ts"
 import { fakeCluster } from "../support/fakeCluster.ts"
 
@@ -44,13 +37,7 @@ const mapperOf = Effect.gen(function* () {
   cluster.seed("services", service("web"))
   cluster.seed("endpointslices", slice("web", [["web-1", "node-a"]]))
   const watches = yield* makeWatches(cluster.kube, options, Duration.minutes(5), metadataWatches)
-  const sources: MetadataSources = {
-    pods: yield* watches.reflect(pods),
-    nodes: yield* watches.reflect(nodes),
-    namespaces: yield* watches.reflect(namespaces),
-    services: yield* watches.reflect(services),
-    endpointSlices: yield* watches.reflect(endpointSlices)
-  }
+  const sources = yield* reflectMetadataSources(watches)
   const { mapper, caughtUp } = yield* makeMetadataMapper(sources)
   yield* caughtUp
   return { cluster, mapper }
