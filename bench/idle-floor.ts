@@ -5,6 +5,9 @@
 //                                                     the real `node dist/main.js start` against an
 //                                                     empty API server, and bare Node, side by side
 //   node bench/idle-floor.ts serve --dir DIR          the empty API server alone (prints READY <port>)
+//   node bench/idle-floor.ts bundle --out DIR [--no-minify]
+//                                                     a bundled prototype of dist/ (not shipped), for
+//                                                     `agent --bundle` or run-metadata-sync's --agent-main
 //
 // Run `npm run build` first: both modes measure the compiled `dist/` as the image ships it, in a
 // temporary copy of the image's layout whose node_modules has the packages the Dockerfile slims
@@ -367,6 +370,34 @@ export const imageTree = async (dist: string, slim: boolean): Promise<string> =>
   return tree
 }
 
+/**
+ * A prototype of a bundled build (not what the image ships): dist/main.js and everything it
+ * imports, tree-shaken into dist/main.js plus lazily loaded chunks (client-node stays behind its
+ * dynamic import), with rolldown, which is in node_modules as vite's bundler (vitest's). Written
+ * to `out/dist`, with package.json beside it (version.ts reads ../package.json). `minify`
+ * removes whitespace and comments only: names are kept, so stack traces stay readable.
+ */
+export const bundleTree = async (dist: string, out: string, minify: boolean): Promise<string> => {
+  const { build } = (await import("rolldown")) as typeof import("rolldown")
+  rmSync(out, { recursive: true, force: true })
+  await build({
+    input: join(dist, "main.js"),
+    platform: "node",
+    external: [/^node:/],
+    logLevel: "warn",
+    output: {
+      dir: join(out, "dist"),
+      format: "esm",
+      entryFileNames: "main.js",
+      minify: minify ? { compress: false, mangle: false, codegen: { removeWhitespace: true } } : false
+    }
+  })
+  cpSync(join(repo, "package.json"), join(out, "package.json"))
+  if (existsSync(join(dist, "build-info.json")))
+    cpSync(join(dist, "build-info.json"), join(out, "dist/build-info.json"))
+  return out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading memory from /proc
 
@@ -691,13 +722,19 @@ if (import.meta.main) {
     await serve(flag("dir") ?? mkdtempSync(join(tmpdir(), "dca-idle-sa-")))
   } else {
     if (!existsSync(join(dist, "main.js"))) throw new Error(`${dist}/main.js not found: run npm run build first`)
-    // The image's node_modules (slimmed packages), unless --unslimmed: the repository's as they are.
+    // The image's node_modules (slimmed packages), unless --unslimmed: the repository's as they are;
+    // --bundle: the bundled prototype instead (bundleTree).
     const slim = !argv.includes("--unslimmed")
-    const tree = await imageTree(dist, slim)
+    const bundled = argv.includes("--bundle") || mode === "bundle"
+    const tree = bundled
+      ? await bundleTree(dist, flag("out") ?? mkdtempSync(join(tmpdir(), "dca-bundle-")), !argv.includes("--no-minify"))
+      : await imageTree(dist, slim)
     console.log(
-      `settings: ${JSON.stringify(env)}; ${dist}, ${slim ? `slimmed: ${slimmedPackages().join(" ")}` : "node_modules unslimmed"}; Node ${process.version}`
+      `settings: ${JSON.stringify(env)}; ${dist}, ${bundled ? `bundled into ${tree}` : slim ? `slimmed: ${slimmedPackages().join(" ")}` : "node_modules unslimmed"}; Node ${process.version}`
     )
-    if (mode === "modules") {
+    if (mode === "bundle") {
+      console.log(`${join(tree, "dist/main.js")}`)
+    } else if (mode === "modules") {
       modules(
         tree,
         env,
@@ -729,8 +766,8 @@ if (import.meta.main) {
         for (const [pkg, n] of agent.loads) console.log(`  ${String(n).padStart(5)}  ${pkg}`)
       }
     } else {
-      throw new Error(`unknown mode ${mode}: modules, agent or serve`)
+      throw new Error(`unknown mode ${mode}: modules, agent, bundle or serve`)
     }
-    rmSync(tree, { recursive: true, force: true })
+    if (mode !== "bundle") rmSync(tree, { recursive: true, force: true })
   }
 }

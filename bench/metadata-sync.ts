@@ -600,7 +600,10 @@ const emptyAgent = async () => {
   // This process has `gc` for settle(); the agent sees it only where the image exposes it.
   if (!(process.env.NODE_OPTIONS ?? "").includes("--expose-gc")) (globalThis as { gc?: unknown }).gc = undefined
   process.argv = [process.argv[0] as string, "datadog-cluster-agent", "start"]
-  await import("../src/main.ts")
+  // DCA_BENCH_AGENT_MAIN: another build of the entry point (e.g. a bundle) instead of src/main.ts.
+  const main = process.env.DCA_BENCH_AGENT_MAIN
+  if (main === undefined || main === "") await import("../src/main.ts")
+  else await import((await import("node:url")).pathToFileURL(main).href)
   await Promise.race([
     started,
     sleep(30_000).then(() => {

@@ -4,7 +4,7 @@
 //
 //   node bench/run-metadata-sync.ts [--scale full|medium|small] [--runs 3]
 //        [--variants ours,ours-tuned,ours-lean-tuned,ours-lean-capped,baseline,baseline-tuned,baseline-typed,empty,empty-plain,empty-baseline,empty-node,empty-node-shipped]
-//        [--ts] [--baseline-heap MB] [--breakdown] [--out results.json]
+//        [--ts] [--baseline-heap MB] [--breakdown] [--out results.json] [--agent-main dist/main.js]
 //
 // By default the scenario runs as JavaScript compiled by tsc into a temp dir (as the agent runs
 // in production: `node dist/main.js`); `--ts` runs the .ts sources directly, which adds Node's
@@ -90,7 +90,14 @@ const variants: ReadonlyArray<Variant> =
             : {
                 ...v,
                 nodeFlags: [...v.nodeFlags, "--import", pathToFileURL(serviceAccountPreload()).href],
-                env: { ...(await agentEnv(apiServer, agentWork)), ...v.env }
+                env: {
+                  ...(await agentEnv(apiServer, agentWork)),
+                  ...v.env,
+                  // --agent-main PATH: measure another build of the entry point (e.g. a bundle).
+                  ...(flags.has("agent-main")
+                    ? { DCA_BENCH_AGENT_MAIN: resolve(flags.get("agent-main") as string) }
+                    : {})
+                }
               }
         )
       )
