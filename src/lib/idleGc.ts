@@ -5,7 +5,9 @@
 // GC that an idle heap never needs). So when the event loop has been nearly idle for a whole
 // window and the heap has grown since the last time, one memory-reducing collection (V8's
 // "last resort": compacts, shrinks the young generation, releases pooled pages) runs: about
-// 40 ms on the empty agent's heap, −20 MB of RSS.
+// 40 ms on the empty agent's heap, −20 MB of RSS. Its pause grows with the heap (~0.7 s at
+// 300 MB), so it is left out above `maxHeapBytes`: on big clusters the floor is a small part of
+// the memory anyway, and a node agent's request should not wait that long.
 //
 // It needs the `gc` function (`--expose-gc`, set in the image's NODE_OPTIONS); without it this
 // does nothing.
@@ -17,12 +19,15 @@ export interface IdleGcOptions {
   readonly idleBelow: number
   /** A collection runs again only once the committed heap has grown this much since the last one. */
   readonly growthBytes: number
+  /** No collection while the committed heap is larger than this (the pause would be too long). */
+  readonly maxHeapBytes: number
 }
 
 export const defaultIdleGcOptions: IdleGcOptions = {
   everyMs: 10_000,
   idleBelow: 0.1,
-  growthBytes: 16 * 1024 * 1024
+  growthBytes: 16 * 1024 * 1024,
+  maxHeapBytes: 128 * 1024 * 1024
 }
 
 /** Pure: whether to collect now, given the last window's utilization and the heap since the last collection. */
@@ -32,7 +37,9 @@ export const shouldCollect = (
   heapAfterLast: number | undefined,
   options: IdleGcOptions
 ): boolean =>
-  utilization < options.idleBelow && (heapAfterLast === undefined || heapTotal - heapAfterLast >= options.growthBytes)
+  utilization < options.idleBelow &&
+  heapTotal <= options.maxHeapBytes &&
+  (heapAfterLast === undefined || heapTotal - heapAfterLast >= options.growthBytes)
 
 /** Checks every `everyMs` (on an unref'd timer) and collects when idle; returns a stop function. */
 export const startIdleGc = (options: IdleGcOptions, gc: NodeJS.GCFunction | undefined): (() => void) => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { defaultIdleGcOptions, type IdleGcOptions, shouldCollect, startIdleGc } from "../../src/lib/idleGc.ts"
 
 const mb = 1024 * 1024
-const options: IdleGcOptions = { everyMs: 20, idleBelow: 0.1, growthBytes: 16 * mb }
+const options: IdleGcOptions = { everyMs: 20, idleBelow: 0.1, growthBytes: 16 * mb, maxHeapBytes: 1024 * mb }
 
 describe("shouldCollect", () => {
   it.each([
@@ -12,13 +12,19 @@ describe("shouldCollect", () => {
     { utilization: 0.1, heap: 50 * mb, last: undefined, expected: false, why: "at the threshold is busy" },
     { utilization: 0.01, heap: 50 * mb, last: 40 * mb, expected: false, why: "idle, heap grew 10 MB only" },
     { utilization: 0.01, heap: 56 * mb, last: 40 * mb, expected: true, why: "idle, heap grew 16 MB" },
-    { utilization: 0.01, heap: 30 * mb, last: 40 * mb, expected: false, why: "idle, heap shrank" }
+    { utilization: 0.01, heap: 30 * mb, last: 40 * mb, expected: false, why: "idle, heap shrank" },
+    { utilization: 0.01, heap: 1025 * mb, last: undefined, expected: false, why: "idle, heap too big to pause for" }
   ])("$why: $expected", ({ utilization, heap, last, expected }) => {
     expect(shouldCollect(utilization, heap, last, options)).toBe(expected)
   })
 
-  it("defaults: a 10 s window, idle below 10% of the loop", () => {
-    expect(defaultIdleGcOptions).toEqual({ everyMs: 10_000, idleBelow: 0.1, growthBytes: 16 * mb })
+  it("defaults: a 10 s window, idle below 10% of the loop, heaps up to 128 MB", () => {
+    expect(defaultIdleGcOptions).toEqual({
+      everyMs: 10_000,
+      idleBelow: 0.1,
+      growthBytes: 16 * mb,
+      maxHeapBytes: 128 * mb
+    })
   })
 })
 
