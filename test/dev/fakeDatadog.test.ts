@@ -407,7 +407,8 @@ describe("recording", () => {
 
   it("waits for a request still to come, and times out naming what it saw", async () => {
     const waiting = fake.waitForRequest((r) => r.path === "/api/v1/events" && r.done)
-    setTimeout(() => void post("/api/v1/events", JSON.stringify(event("late"))), 50)
+    // Sent only once the wait is registered: the request is still to come when waiting starts.
+    void post("/api/v1/events", JSON.stringify(event("late")))
     const request = await waiting
     expect(request.status).toBe(202)
     expect(await fake.waitFor(() => fake.events().length === 1 && fake.events()[0])).toMatchObject({ title: "late" })
