@@ -5,7 +5,7 @@
  * moves the clock); telemetry. Proxies: DatadogClientProxy.test.ts; key validation at start:
  * DatadogClientKeyCheck.test.ts.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { beforeEach, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Metric, Option, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
@@ -20,25 +20,25 @@ import {
 import { formatPrometheus } from "../../src/lib/prometheus.ts"
 import { parsePrometheus } from "../support/prometheus.ts"
 import { startGzipRelay } from "./datadog/servers.ts"
-import { API_KEY, APP_KEY, captureLogs, clientOptions, metricValue, nthRetry, until } from "./datadog/support.ts"
+import {
+  API_KEY,
+  APP_KEY,
+  captureLogs,
+  clientOptions,
+  metricValue,
+  nthRetry,
+  until,
+  useFakeDatadog
+} from "./datadog/support.ts"
 
 const EVENTS = "/api/v1/events"
 const CHECK_RUN = "/api/v1/check_run"
 const VALIDATE = "/api/v1/validate"
 const QUERY = "/api/v1/query"
 
-let fake: FakeDatadog
+const fake = useFakeDatadog()
 
-beforeAll(async () => {
-  fake = await startFakeDatadog()
-})
-afterAll(async () => {
-  await fake?.close()
-})
 beforeEach(() => {
-  fake.reset()
-  fake.setAcceptedApiKeys([API_KEY])
-  fake.setAcceptedAppKeys([APP_KEY])
   fake.setQueryRateLimit({})
 })
 

@@ -4,28 +4,24 @@
  * masked key, no retry, no exit), Datadog unreachable (a warning, retries on the test clock, the
  * agent keeps running), and never the key itself in a log line.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { DatadogClient, DatadogKeyCheckLive } from "../../src/layers/DatadogClient.ts"
 import { startDeadPort } from "./datadog/servers.ts"
-import { API_KEY, APP_KEY, captureLogs, clientOptions, MASKED_API_KEY, until } from "./datadog/support.ts"
+import {
+  API_KEY,
+  APP_KEY,
+  captureLogs,
+  clientOptions,
+  MASKED_API_KEY,
+  until,
+  useFakeDatadog
+} from "./datadog/support.ts"
 
 const VALIDATE = "/api/v1/validate"
 
-let fake: FakeDatadog
-
-beforeAll(async () => {
-  fake = await startFakeDatadog()
-})
-afterAll(async () => {
-  await fake?.close()
-})
-beforeEach(() => {
-  fake.reset()
-  fake.setAcceptedApiKeys([API_KEY])
-})
+const fake = useFakeDatadog()
 
 type Logs = ReturnType<typeof captureLogs>
 

@@ -5,27 +5,14 @@
  * https:// (TLS end to end: the proxy sees only the tunnel), the no-proxy list, proxy
  * credentials, a proxy that refuses.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { type ClusterAgentConfigShape, resolve } from "../../src/layers/Config.ts"
 import { clientOptionsFromConfig, DatadogClient, defaultRetryPolicy } from "../../src/layers/DatadogClient.ts"
 import { startForwardProxy, startTlsFront } from "./datadog/servers.ts"
-import { API_KEY, APP_KEY } from "./datadog/support.ts"
+import { API_KEY, APP_KEY, useFakeDatadog } from "./datadog/support.ts"
 
-let fake: FakeDatadog
-
-beforeAll(async () => {
-  fake = await startFakeDatadog()
-})
-afterAll(async () => {
-  await fake?.close()
-})
-beforeEach(() => {
-  fake.reset()
-  fake.setAcceptedApiKeys([API_KEY])
-  fake.setAcceptedAppKeys([APP_KEY])
-})
+const fake = useFakeDatadog()
 
 const configOf = (env: Record<string, string>): ClusterAgentConfigShape => {
   const config = resolve(

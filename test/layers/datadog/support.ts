@@ -1,5 +1,8 @@
 /** Helpers of the Datadog client tests: keys, client options, captured logs with clock times, metrics. */
+
+import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, Metric, Option, Redacted, References } from "effect"
+import { type FakeDatadog, startFakeDatadog } from "../../../dev/fakeDatadog/index.ts"
 import type { DatadogClientOptions } from "../../../src/layers/DatadogClient.ts"
 import { waitFor } from "../../support/waitFor.ts"
 
@@ -84,3 +87,32 @@ export const metricValue = (id: string, attributes: Readonly<Record<string, stri
     if (found.type === "Gauge") return Number(found.state.value)
     return Number.NaN
   })
+
+/**
+ * One fake Datadog API for a test file: started before its tests, closed after, and reset
+ * before each test to accept exactly our keys. The returned value forwards to the running fake.
+ */
+export const useFakeDatadog = (): FakeDatadog => {
+  let fake: FakeDatadog | undefined
+  const running = (): FakeDatadog => {
+    if (fake === undefined) throw new Error("useFakeDatadog(): the fake runs only inside tests and hooks")
+    return fake
+  }
+  beforeAll(async () => {
+    fake = await startFakeDatadog()
+  })
+  afterAll(async () => {
+    await fake?.close()
+  })
+  beforeEach(() => {
+    running().reset()
+    running().setAcceptedApiKeys([API_KEY])
+    running().setAcceptedAppKeys([APP_KEY])
+  })
+  return new Proxy({} as FakeDatadog, {
+    get: (_, key) => {
+      const value = Reflect.get(running(), key)
+      return typeof value === "function" ? value.bind(running()) : value
+    }
+  })
+}
