@@ -52,7 +52,8 @@ const siteRule = {
 
 const logLevels = ["trace", "debug", "info", "warn", "error", "critical", "off"] as const
 const aggregators = ["avg", "sum", "max", "min"] as const
-const lockResources = ["configmap", "configmaps", "lease", "leases"] as const
+// Empty: discover (a Lease when the API server serves coordination.k8s.io/v1 leases).
+const lockResources = ["configmap", "configmaps", "lease", "leases", ""] as const
 
 /** The table. Field names are what the code uses; `env` is what users set. */
 export const settings = {
@@ -118,6 +119,11 @@ export const settings = {
     "How often node agents poll the metadata endpoints, in seconds"
   ),
   collectEvents: bool("DD_COLLECT_KUBERNETES_EVENTS", false, "Send Kubernetes events to Datadog (leader only)"),
+  confdPath: text(
+    "DD_CONFD_PATH",
+    "/etc/datadog-agent/conf.d",
+    "Folder of check configurations; kubernetes_apiserver.d/conf.yaml there sets event and control-plane options"
+  ),
 
   // Leader election
   leaderElection: bool("DD_LEADER_ELECTION", false, "Elect one leader among replicas for leader-only work"),
@@ -132,7 +138,13 @@ export const settings = {
     "DD_LEADER_ELECTION_DEFAULT_RESOURCE",
     lockResources,
     "configmap",
-    "Leader election lock kind: configmap or lease"
+    "Leader election lock kind: configmap or lease; set empty to use a Lease when the API server has them",
+    { emptyIsValue: true }
+  ),
+  leaderElectionReleaseOnShutdown: bool(
+    "DD_LEADER_ELECTION_RELEASE_ON_SHUTDOWN",
+    true,
+    "Release the leader lock on a graceful stop, once leader work has stopped, so another replica takes over at once"
   ),
   podName: text("DD_POD_NAME", "", "This pod's name, the leader identity; empty = host name", dns1123Subdomain),
 
@@ -279,7 +291,9 @@ export const parseEnv = (
   const values: Record<string, unknown> = {}
   const sources: Record<string, Source> = {}
   for (const [key, s] of settingEntries) {
-    const variable = [s.env, ...s.aliases].find((name) => env[name] !== undefined && env[name] !== "")
+    const variable = [s.env, ...s.aliases].find(
+      (name) => env[name] !== undefined && (env[name] !== "" || s.emptyIsValue)
+    )
     const result = variable === undefined ? undefined : s.parse(env[variable] ?? "")
     if (variable === undefined || result === undefined) {
       values[key] = s.default

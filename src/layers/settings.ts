@@ -45,6 +45,11 @@ export interface Setting<A> {
   readonly doc: string
   /** Secrets are never shown, logged or echoed in errors. */
   readonly secret: boolean
+  /**
+   * An empty value set on purpose is a value of its own (and not "unset"): the lock kind, where
+   * the original takes an empty value to mean "discover".
+   */
+  readonly emptyIsValue: boolean
   readonly parse: (raw: string) => Parsed<A>
   /** How a value is displayed (secrets are masked before this is called). */
   show(value: A): string
@@ -52,6 +57,7 @@ export interface Setting<A> {
 
 interface Options {
   readonly aliases?: ReadonlyArray<string>
+  readonly emptyIsValue?: boolean
 }
 
 const setting = <A>(
@@ -69,6 +75,7 @@ const setting = <A>(
   default: defaultValue,
   doc,
   secret: options.secret ?? false,
+  emptyIsValue: options.emptyIsValue ?? false,
   parse,
   show
 })
@@ -149,7 +156,8 @@ export const oneOf = <const W extends string>(
   env: string,
   words: ReadonlyArray<W>,
   defaultValue: W,
-  doc: string
+  doc: string,
+  options: Options = {}
 ): Setting<W> =>
   setting(
     { _tag: "oneOf", words },
@@ -159,9 +167,11 @@ export const oneOf = <const W extends string>(
     (raw) => {
       const v = raw.trim().toLowerCase()
       const found = words.find((w) => w === v)
-      return found === undefined ? no(`one of ${words.join(", ")}`) : ok(found)
+      const shown = words.map((w) => (w === "" ? "empty" : w))
+      return found === undefined ? no(`one of ${shown.join(", ")}`) : ok(found)
     },
-    (w) => w
+    (w) => w,
+    options
   )
 
 /** Free text that must match a pattern; empty means "unset" when `optional`. */

@@ -162,6 +162,20 @@ describe("validation", () => {
     expect(problems[4]).toContain("one of avg, sum, max, min")
   })
 
+  it("an empty lock kind set on purpose means discovery; unset means the default ConfigMap lock", () => {
+    expect(ok({ DD_LEADER_ELECTION_DEFAULT_RESOURCE: "" }).values.leaderElectionResource).toBe("")
+    expect(ok({ DD_LEADER_ELECTION_DEFAULT_RESOURCE: "" }).sources.leaderElectionResource).toEqual({
+      kind: "env",
+      variable: "DD_LEADER_ELECTION_DEFAULT_RESOURCE"
+    })
+    expect(ok({}).values.leaderElectionResource).toBe("configmap")
+    expect(problemsOf({ DD_LEADER_ELECTION_DEFAULT_RESOURCE: "etcd" })).toEqual([
+      'DD_LEADER_ELECTION_DEFAULT_RESOURCE: invalid value "etcd": must be one of configmap, configmaps, lease, leases, empty'
+    ])
+    // Other settings still take an empty value as unset.
+    expect(ok({ DD_LEADER_LEASE_NAME: "" }).values.leaderLeaseName).toBe("datadog-leader-election")
+  })
+
   it("ports of active listeners must differ", () => {
     expect(problemsOf({ DD_METRICS_PORT: "5005" })).toEqual([
       "DD_METRICS_PORT: port 5005 is already used by DD_CLUSTER_AGENT_CMD_PORT; ports must differ"
