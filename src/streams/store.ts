@@ -18,8 +18,8 @@ export type WatcherEvent<T> =
   | { readonly _tag: "Init" }
   /** Objects of the relist in progress (one LIST page). */
   | { readonly _tag: "InitPage"; readonly objects: ReadonlyArray<Keyed<T>> }
-  /** The relist is complete: it replaces the state. */
-  | { readonly _tag: "InitDone" }
+  /** The relist is complete: it replaces the state. It was taken at `resourceVersion`. */
+  | { readonly _tag: "InitDone"; readonly resourceVersion?: string | undefined }
   | { readonly _tag: "Apply"; readonly key: string; readonly object: T }
   | { readonly _tag: "Delete"; readonly key: string; readonly object: T }
 

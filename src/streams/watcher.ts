@@ -105,7 +105,7 @@ export const runWatcher = <T>(
         yield* Effect.logWarning("LIST returned no resourceVersion, retrying").pipe(Effect.annotateLogs(attrs))
         return { _tag: "ListFailed", reason: "Decode" } satisfies WatchOutcome
       }
-      yield* emit({ _tag: "InitDone" })
+      yield* emit({ _tag: "InitDone", resourceVersion })
       yield* touch
       yield* Metric.update(Metric.withAttributes(relists, attrs), 1)
       return { _tag: "Listed", resourceVersion } satisfies WatchOutcome
