@@ -121,6 +121,25 @@ describe("start", () => {
     expect(errors.map((l) => l.message)).toEqual(["no API key configured, exiting"])
   })
 
+  // Exactly `start` runs the agent without the CLI (src/main.ts); any other command line that
+  // selects `start` goes through the CLI's command, which runs the same effect.
+  it("through the CLI parser says and exits the same as the image's plain `start`", async () => {
+    const dir = tempDir()
+    const env = { DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token"), DD_SITE: "not a site" }
+    const [plain, parsed] = await Promise.all([runCli(["start"], env), runCli(["start", "--log-level", "info"], env)])
+    const messages = (stdout: string) => jsonLines(stdout).map((l) => [l.level, l.message])
+    expect(parsed.code).toBe(1)
+    expect(plain.code).toBe(1)
+    expect(messages(parsed.stdout)).toEqual(messages(plain.stdout))
+    expect(messages(plain.stdout)).toEqual([
+      [
+        "ERROR",
+        'configuration error: DD_SITE: invalid value "not a site": must be a Datadog site domain such as datadoghq.com or datadoghq.eu'
+      ]
+    ])
+    expect(parsed.stderr).toBe(plain.stderr)
+  })
+
   it("with bad configuration logs every problem and exits 1", async () => {
     const r = await runCli(["start"], {
       DD_API_KEY: secrets.DD_API_KEY,
