@@ -1,5 +1,6 @@
 // How a command ends the process with a non-zero code after it has said why on its own.
-import { Data, Runtime } from "effect"
+import * as Data from "effect/Data"
+import * as Runtime from "effect/Runtime"
 
 export class CliExit extends Data.TaggedError("CliExit")<{ readonly code: number }> {
   override readonly [Runtime.errorExitCode]: number = this.code

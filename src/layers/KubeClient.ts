@@ -6,7 +6,12 @@
 // (kube/schemas.ts): a malformed answer is a Decode error naming the field, and fields we
 // don't model are kept; the generic operations cast.
 import type { IncomingMessage } from "node:http"
-import { Context, type Duration, Effect, Layer, Option, Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { versionString } from "../version.ts"
 import { ClusterAgentConfig } from "./Config.ts"
 import { type Credentials, credentialsFromEnvironment } from "./kube/credentials.ts"

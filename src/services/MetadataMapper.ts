@@ -2,7 +2,12 @@
 // annotations, namespace labels and metadata), answered from memory. Runs on every replica. The
 // per-node answer is cached as JSON text and dropped when anything it depends on changes, so the
 // hot path (one request per node agent per minute) is a map lookup.
-import { Context, Deferred, Effect, Layer, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { ClusterAgentConfig, type ClusterAgentConfigShape } from "../layers/Config.ts"
 import type { Reflected } from "../streams/reflector.ts"
 import type { StoreChange } from "../streams/store.ts"

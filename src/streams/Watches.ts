@@ -4,7 +4,13 @@
 // that a shared kind's store keeps the union of the fields its features strip to. A store runs
 // from the first feature that uses it until the last one's scope closes (a leader-only feature
 // stops its watches when it loses the lease).
-import { Context, type Duration, Effect, Layer, RcMap, type Scope, type Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as RcMap from "effect/RcMap"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
 import { type Reflected, reflect } from "./reflector.ts"

@@ -6,7 +6,7 @@
 //
 // A store shared by several features merges their strippers' records, so a feature puts its
 // decoded value under a field of its own: `strip: (o) => ({ autoscaler: decodeHpa(o) })`.
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { KubeError } from "../layers/kube/errors.ts"
 import { objectPath } from "../layers/kube/paths.ts"
 import { decodeObjectResult, type WireSchema } from "../layers/kube/schemas.ts"

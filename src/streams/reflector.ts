@@ -5,7 +5,13 @@
 // A subscriber's stream starts with the state at the moment it subscribes (when the store has
 // synced), then every later change, in order, with nothing missed and nothing twice: changes
 // carry the store's version, and those already in the starting state are dropped.
-import { Deferred, type Duration, Effect, Metric, PubSub, type Scope, Stream } from "effect"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { Store, type StoreChange, type StoreReader, type WatcherEvent } from "./store.ts"
 
 /** A watched kind as a feature sees it. */

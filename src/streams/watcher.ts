@@ -11,7 +11,15 @@
 //
 // This is our own loop rather than client-node's informer (kubernetes-notes A5–A6): that one
 // never asks for bookmarks, does not paginate, and stops for good on most errors.
-import { Clock, Duration, Effect, Metric, Queue, Random, Ref, Schedule, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type { KubeClientShape } from "../layers/KubeClient.ts"
 import type { KubeError } from "../layers/kube/errors.ts"
 import type { KubeObject, WatchEvent } from "../layers/kube/types.ts"

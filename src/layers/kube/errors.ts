@@ -2,7 +2,8 @@
 // is what callers branch on (404 → create, 409 → reread, 410 → relist, retry the rest or not);
 // the API's own Status fields are kept for logs. Credentials never reach these values: a
 // request path carries no token, and the detail comes from the server or the socket.
-import { Schema, SchemaIssue } from "effect"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 export const KubeErrorReason = Schema.Literals([
   "NotFound",

@@ -12,7 +12,9 @@
 // Optionality follows the Go types: a pointer or `omitempty` field may be absent; a non-pointer
 // field without omitempty is always sent (hence required), and a zero `metav1.Time` /
 // `MicroTime` is sent as `null`.
-import { Effect, Result, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { errorFromIssue, type KubeError } from "./errors.ts"
 
 const rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
