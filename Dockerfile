@@ -41,6 +41,9 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY docker/entrypoint.sh /entrypoint.sh
+# The kubernetes_apiserver check's default options, as the original ships them; owned by the
+# agent's user so the entrypoint can copy a mounted /conf.d/kubernetes_apiserver.d/conf.yaml beside it.
+COPY --chown=10001:10001 docker/conf.d/ /etc/datadog-agent/conf.d/
 RUN ln -s /opt/datadog-agent/dist/main.js /opt/datadog-agent/bin/datadog-cluster-agent \
  && chmod 0755 /entrypoint.sh /opt/datadog-agent/dist/main.js
 USER 10001:10001

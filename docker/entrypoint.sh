@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Entrypoint of the Cluster Agent image, doing what the original's does:
 # - refuse to start without DD_API_KEY (or a readable DD_API_KEY_FILE);
-# - copy every *.yaml / *.yaml.default mounted under /conf.d into the configuration folder,
-#   keeping relative folders and skipping the `..`-prefixed timestamp folders of ConfigMap volumes;
+# - copy every *.yaml / *.yaml.default mounted under /conf.d into /etc/datadog-agent/conf.d,
+#   keeping relative folders and skipping the `..`-prefixed timestamp folders of ConfigMap volumes
+#   (the original's `cp --parents` of /conf.d/<rel> into /etc/datadog-agent/ lands there too, so a
+#   mounted /conf.d/kubernetes_apiserver.d/conf.yaml is read from DD_CONFD_PATH's default);
 # - exec the command (`datadog-cluster-agent start` by default).
 set -euo pipefail
 
 CONF_SRC="${DD_ENTRYPOINT_CONFD_SOURCE:-/conf.d}"
+# The original's `cp --parents` destination; files land in its conf.d/ (DD_CONFD_PATH's default).
 CONF_DST="${DD_ENTRYPOINT_CONFD_TARGET:-/etc/datadog-agent}"
 
 if [[ -z "${DD_API_KEY:-}" ]]; then
@@ -23,8 +26,8 @@ fi
 if [[ -d "$CONF_SRC" ]]; then
   while IFS= read -r -d '' file; do
     rel="${file#"$CONF_SRC"/}"
-    mkdir -p "$CONF_DST/$(dirname "$rel")"
-    cp -f "$file" "$CONF_DST/$rel"
+    mkdir -p "$CONF_DST/conf.d/$(dirname "$rel")"
+    cp -f "$file" "$CONF_DST/conf.d/$rel"
   done < <(find -L "$CONF_SRC" -path '*/..*' -prune -o -type f \( -name '*.yaml' -o -name '*.yaml.default' \) -print0)
 fi
 

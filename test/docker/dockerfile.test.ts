@@ -49,9 +49,22 @@ describe("Dockerfile", () => {
   it("copies only files that exist in the repository", () => {
     const sources = lines
       .filter((l) => l.startsWith("COPY ") && !l.includes("--from="))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1))
+      .flatMap((l) =>
+        l
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((word) => !word.startsWith("--"))
+      )
     expect(sources.length).toBeGreaterThan(3)
     for (const source of sources) expect(existsSync(`${root}${source}`), source).toBe(true)
+  })
+
+  it("ships the kubernetes_apiserver check's default file where the agent reads it, writable by the agent's user", () => {
+    const copy = final.split("\n").find((l) => l.startsWith("COPY ") && l.includes("docker/conf.d"))
+    expect(copy).toBe("COPY --chown=10001:10001 docker/conf.d/ /etc/datadog-agent/conf.d/")
+    // DD_CONFD_PATH's default, where the entrypoint also copies /conf.d.
+    expect(existsSync(`${root}docker/conf.d/kubernetes_apiserver.d/conf.yaml.default`)).toBe(true)
+    expect(readFileSync(`${root}.dockerignore`, "utf8").split("\n")).not.toContain("docker")
   })
 
   it("the build context leaves out dependencies, outputs and tests", () => {

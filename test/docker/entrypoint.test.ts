@@ -1,11 +1,25 @@
 import { execFile } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Effect, Logger } from "effect"
 import { describe, expect, it } from "vitest"
+import { loadApiserverCheckInstance } from "../../src/services/kubernetesApiserver/confd.ts"
 
 const entrypoint = fileURLToPath(new URL("../../docker/entrypoint.sh", import.meta.url))
+const shippedDefault = fileURLToPath(
+  new URL("../../docker/conf.d/kubernetes_apiserver.d/conf.yaml.default", import.meta.url)
+)
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -57,7 +71,7 @@ describe("docker/entrypoint.sh", () => {
     expect(r.stdout).toBe(`${"f".repeat(32)}\n`)
   })
 
-  it("copies *.yaml and *.yaml.default from /conf.d keeping folders, skipping ConfigMap timestamp folders", async () => {
+  it("copies *.yaml and *.yaml.default from /conf.d/<rel> to /etc/datadog-agent/conf.d/<rel>, skipping ConfigMap timestamp folders", async () => {
     const { src, dst, env } = dirs()
     mkdirSync(join(src, "kubernetes_apiserver.d"))
     writeFileSync(join(src, "kubernetes_apiserver.d", "conf.yaml.default"), "instances: [{}]\n")
@@ -69,10 +83,35 @@ describe("docker/entrypoint.sh", () => {
     symlinkSync(join(src, "..2026_11_27_00_00_00.1", "custom.yaml"), join(src, "custom.yaml"))
     const r = await run(["true"], { ...env, DD_API_KEY: "k" })
     expect(r.code).toBe(0)
-    expect(readFileSync(join(dst, "kubernetes_apiserver.d", "conf.yaml.default"), "utf8")).toBe("instances: [{}]\n")
-    expect(readFileSync(join(dst, "datadog-cluster.yaml"), "utf8")).toBe("log_level: debug\n")
-    expect(readFileSync(join(dst, "custom.yaml"), "utf8")).toBe("a: 1\n")
-    expect(existsSync(join(dst, "notes.txt"))).toBe(false)
-    expect(existsSync(join(dst, "..2026_11_27_00_00_00.1"))).toBe(false)
+    // Where the original's `cp --parents /conf.d/<rel> /etc/datadog-agent/` puts them.
+    const confd = join(dst, "conf.d")
+    expect(readFileSync(join(confd, "kubernetes_apiserver.d", "conf.yaml.default"), "utf8")).toBe("instances: [{}]\n")
+    expect(readFileSync(join(confd, "datadog-cluster.yaml"), "utf8")).toBe("log_level: debug\n")
+    expect(readFileSync(join(confd, "custom.yaml"), "utf8")).toBe("a: 1\n")
+    expect(existsSync(join(confd, "notes.txt"))).toBe(false)
+    expect(existsSync(join(confd, "..2026_11_27_00_00_00.1"))).toBe(false)
+    expect(readdirSync(dst)).toEqual(["conf.d"])
+  })
+
+  it("a mounted /conf.d/kubernetes_apiserver.d/conf.yaml overrides the image's default for the agent", async () => {
+    const { src, dst, env } = dirs()
+    // The image ships the default there (Dockerfile); the user mounts a conf.yaml beside it.
+    mkdirSync(join(dst, "conf.d", "kubernetes_apiserver.d"), { recursive: true })
+    copyFileSync(shippedDefault, join(dst, "conf.d", "kubernetes_apiserver.d", "conf.yaml.default"))
+    mkdirSync(join(src, "kubernetes_apiserver.d"))
+    writeFileSync(
+      join(src, "kubernetes_apiserver.d", "conf.yaml"),
+      "init_config:\ninstances:\n  - use_component_status: false\n    tags: [team:core]\n"
+    )
+    expect((await run(["true"], { ...env, DD_API_KEY: "k" })).code).toBe(0)
+    const confdPath = join(dst, "conf.d")
+    const instance = await Effect.runPromise(
+      loadApiserverCheckInstance(confdPath, false).pipe(Effect.provide(Logger.layer([])))
+    )
+    expect(instance).toMatchObject({
+      useComponentStatus: false,
+      tags: ["team:core"],
+      source: join(confdPath, "kubernetes_apiserver.d", "conf.yaml")
+    })
   })
 })
