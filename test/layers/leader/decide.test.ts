@@ -6,8 +6,8 @@ import {
   afterRelease,
   afterWrite,
   canWriteDirectly,
-  decide,
   deadlineOf,
+  decide,
   type ElectorState,
   expire,
   initialState,
@@ -133,7 +133,9 @@ describe("decide", () => {
         fc.integer({ min: -1e9, max: 1e9 }),
         fc.integer({ min: 0, max: 4_000_000 }),
         (holder, seconds, observedAt, elapsed) => {
-          const d = decide(input(seen(rec(holder, { leaseDurationSeconds: seconds }), observedAt), observedAt + elapsed))
+          const d = decide(
+            input(seen(rec(holder, { leaseDurationSeconds: seconds }), observedAt), observedAt + elapsed)
+          )
           expect(d._tag).toBe(elapsed < seconds * 1000 ? "Wait" : "Write")
         }
       )
