@@ -1,0 +1,159 @@
+// The control-plane part of the original's kubernetes_apiserver check (contract §5.1–5.2): one
+// `kube_apiserver_controlplane.up` service check per component of `componentstatuses`, or, with
+// `use_component_status: false` or when that API is not served (it is deprecated since 1.19 and
+// may be forbidden or gone), one from `/readyz`. A run never fails: a problem is a warning, as in
+// the original, and the next run tries again. Leader-only: ControlPlaneCheckLive runs the loop
+// under the leader lease.
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import { ClusterAgentConfig } from "../layers/Config.ts"
+import { DatadogClient, type ServiceCheck, type ServiceCheckStatus } from "../layers/DatadogClient.ts"
+import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
+import type { ComponentStatus } from "../layers/kube/types.ts"
+import { LeaderLease } from "../layers/LeaderLease.ts"
+import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
+import type { ApiserverCheckInstance } from "./kubernetesApiserver/instance.ts"
+
+export const controlPlaneCheckName = "kube_apiserver_controlplane.up"
+
+const OK: ServiceCheckStatus = 0
+const CRITICAL: ServiceCheckStatus = 2
+const UNKNOWN: ServiceCheckStatus = 3
+
+/** What every check of one run shares. */
+export interface CheckContext {
+  /** The original leaves it empty and its aggregator puts the agent's host name in. */
+  readonly hostName: string
+  /** The instance's `tags`, after the check's own. */
+  readonly tags: ReadonlyArray<string>
+  /** Seconds since the epoch. */
+  readonly timestamp: number
+}
+
+const serviceCheck = (
+  context: CheckContext,
+  status: ServiceCheckStatus,
+  tags: ReadonlyArray<string>,
+  message: string
+) =>
+  ({
+    check: controlPlaneCheckName,
+    hostName: context.hostName,
+    status,
+    tags: [...tags, ...context.tags],
+    timestamp: context.timestamp,
+    message
+  }) satisfies ServiceCheck
+
+/**
+ * Pure: the service checks of a componentstatuses list. Items without conditions are skipped
+ * and only `Healthy` conditions count; an item without a name means the API changed shape, so
+ * the run is abandoned (as the original does) rather than reporting a nameless component.
+ */
+export const componentStatusChecks = (
+  items: ReadonlyArray<ComponentStatus>,
+  context: CheckContext
+): Result.Result<ReadonlyArray<ServiceCheck>, string> => {
+  const checks: Array<ServiceCheck> = []
+  for (const [i, item] of items.entries()) {
+    const name = item.metadata?.name ?? ""
+    if (name === "") return Result.fail(`componentstatuses item ${i} has no metadata.name: the API changed shape`)
+    for (const condition of item.conditions ?? []) {
+      if (condition.type !== "Healthy") continue
+      const tags = [`component:${name}`]
+      if (condition.status === "True") checks.push(serviceCheck(context, OK, tags, condition.message ?? ""))
+      else if (condition.status === "False") {
+        const error = condition.error ?? ""
+        checks.push(serviceCheck(context, CRITICAL, tags, error !== "" ? error : (condition.message ?? "")))
+      } else checks.push(serviceCheck(context, UNKNOWN, tags, ""))
+    }
+  }
+  return Result.succeed(checks)
+}
+
+/** Pure: the one service check of /readyz mode: OK "ok", or CRITICAL with the error text. */
+export const readyzCheck = (failure: string | undefined, context: CheckContext): ServiceCheck =>
+  failure === undefined
+    ? serviceCheck(context, OK, [], "ok")
+    : serviceCheck(context, CRITICAL, [], failure.trim() === "" ? "unknown error" : failure)
+
+const viaReadyz = (kube: KubeClientShape, context: CheckContext) =>
+  kube.readyz().pipe(
+    Effect.as(undefined),
+    Effect.catch((e) => Effect.succeed(e.detail)),
+    Effect.map((failure) => [readyzCheck(failure, context)])
+  )
+
+/** The checks of one run (none when the componentstatuses answer is unusable). */
+export const controlPlaneChecks = (
+  kube: KubeClientShape,
+  instance: ApiserverCheckInstance,
+  context: CheckContext
+): Effect.Effect<ReadonlyArray<ServiceCheck>> =>
+  Effect.gen(function* () {
+    if (!instance.useComponentStatus) return yield* viaReadyz(kube, context)
+    const listed = yield* Effect.result(kube.listComponentStatuses())
+    if (Result.isFailure(listed)) {
+      yield* Effect.logWarning(
+        "Could not collect control plane status from ComponentStatus, using /readyz instead"
+      ).pipe(Effect.annotateLogs({ error: listed.failure.message, reason: listed.failure.reason }))
+      return yield* viaReadyz(kube, context)
+    }
+    const checks = componentStatusChecks(listed.success.items, context)
+    if (Result.isFailure(checks)) {
+      yield* Effect.logWarning("Could not parse control plane status from ComponentStatus").pipe(
+        Effect.annotateLogs({ error: checks.failure })
+      )
+      return []
+    }
+    return checks.success
+  }).pipe(Effect.withSpan("ControlPlaneCheck.checks"))
+
+/** One run: collect, submit; failures only warn. */
+export const runControlPlaneCheck: Effect.Effect<
+  void,
+  never,
+  KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig
+> = Effect.gen(function* () {
+  const kube = yield* KubeClient
+  const datadog = yield* DatadogClient
+  const config = yield* ClusterAgentConfig
+  const instance = yield* ApiserverCheckConfig
+  const context: CheckContext = {
+    hostName: config.effectiveHostname,
+    tags: instance.tags,
+    timestamp: Math.floor((yield* Clock.currentTimeMillis) / 1000)
+  }
+  const checks = yield* controlPlaneChecks(kube, instance, context)
+  yield* datadog
+    .submitServiceChecks(checks)
+    .pipe(
+      Effect.catch((e) =>
+        Effect.logWarning("Could not submit the control plane service checks").pipe(
+          Effect.annotateLogs({ error: e.message, checks: checks.length })
+        )
+      )
+    )
+}).pipe(Effect.withSpan("ControlPlaneCheck.run"))
+
+/** Runs every `min_collection_interval` (default 15 s), on a fixed cadence, the first at once. */
+export const controlPlaneCheckLoop: Effect.Effect<
+  never,
+  never,
+  KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig
+> = Effect.gen(function* () {
+  const { minCollectionInterval } = yield* ApiserverCheckConfig
+  yield* Effect.repeat(runControlPlaneCheck, Schedule.fixed(minCollectionInterval))
+  return yield* Effect.never
+})
+
+/** The check as a feature: runs on the leader only, every `min_collection_interval`. */
+export const ControlPlaneCheckLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const lease = yield* LeaderLease
+    yield* Effect.forkScoped(lease.whileLeader("control-plane check", controlPlaneCheckLoop))
+  })
+)
