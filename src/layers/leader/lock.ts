@@ -1,0 +1,166 @@
+// The two locks the elector can hold, over KubeClient: a coordination.k8s.io/v1 Lease, or the
+// original agent's ConfigMap with the record in an annotation (so a rollout next to a running
+// original elects one leader between both). One request per call; retrying, timing and the
+// rules of the election are the elector's (decide.ts).
+//
+// Optimistic concurrency: `update` PUTs the object it was given, resourceVersion included,
+// so a write that lost a race fails with 409 Conflict instead of overwriting the winner.
+// `get` answers undefined for a 404, which the elector turns into a create.
+import * as Effect from "effect/Effect"
+import type { KubeClientShape } from "../KubeClient.ts"
+import type { KubeError } from "../kube/errors.ts"
+import * as Paths from "../kube/paths.ts"
+import type { ConfigMap, Lease, ResourceRef } from "../kube/types.ts"
+import type { Snapshot } from "./decide.ts"
+import {
+  decodeAnnotation,
+  encodeAnnotation,
+  type LeaderRecord,
+  leaderAnnotation,
+  leaseRecordText,
+  leaseSpecWith,
+  precisionMillis,
+  recordFromLeaseSpec
+} from "./record.ts"
+
+export type LockKind = "Lease" | "ConfigMap"
+
+/** The stored object a snapshot carries back to `update`. */
+export type LockObject = Lease | ConfigMap
+
+export type LockSnapshot = Snapshot<LockObject>
+
+export interface Lock {
+  readonly kind: LockKind
+  readonly namespace: string
+  readonly name: string
+  /** For logs: `Lease default/datadog-leader-election`. */
+  readonly description: string
+  /** Milliseconds the record's times are stored in. */
+  readonly precision: number
+  /** The current record; undefined when the object does not exist. */
+  readonly get: Effect.Effect<LockSnapshot | undefined, KubeError>
+  /** Creates the object with `record`; 409 when someone created it first. */
+  readonly create: (record: LeaderRecord) => Effect.Effect<LockSnapshot, KubeError>
+  /** Writes `record` over `held`; 409 when the object changed since `held` was read. */
+  readonly update: (held: LockSnapshot, record: LeaderRecord) => Effect.Effect<LockSnapshot, KubeError>
+}
+
+const orAbsent = <A>(effect: Effect.Effect<A, KubeError>): Effect.Effect<A | undefined, KubeError> =>
+  Effect.catchIf(
+    effect,
+    (e) => e.reason === "NotFound",
+    () => Effect.succeed(undefined)
+  )
+
+const versionOf = (object: LockObject, recordText: string): string =>
+  `${object.metadata?.resourceVersion ?? ""}\n${recordText}`
+
+const leaseSnapshot = (lease: Lease): LockSnapshot => ({
+  ...recordFromLeaseSpec(lease.spec),
+  version: versionOf(lease, leaseRecordText(lease.spec)),
+  object: lease
+})
+
+export const leaseLock = (kube: KubeClientShape, namespace: string, name: string): Lock => ({
+  kind: "Lease",
+  namespace,
+  name,
+  description: `Lease ${namespace}/${name}`,
+  precision: precisionMillis.Lease,
+  get: orAbsent(Effect.map(kube.getLease(namespace, name), leaseSnapshot)),
+  create: (record) =>
+    Effect.map(
+      kube.createLease(namespace, {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name, namespace },
+        spec: leaseSpecWith(undefined, record)
+      }),
+      leaseSnapshot
+    ),
+  update: (held, record) => {
+    const lease = held.object as Lease
+    return Effect.map(
+      kube.replaceLease(namespace, { ...lease, spec: leaseSpecWith(lease.spec, record) }),
+      leaseSnapshot
+    )
+  }
+})
+
+const configMapSnapshot = (configMap: ConfigMap): LockSnapshot => {
+  const text = configMap.metadata?.annotations?.[leaderAnnotation]
+  return { ...decodeAnnotation(text), version: versionOf(configMap, text ?? ""), object: configMap }
+}
+
+export const configMapLock = (kube: KubeClientShape, namespace: string, name: string): Lock => ({
+  kind: "ConfigMap",
+  namespace,
+  name,
+  description: `ConfigMap ${namespace}/${name}`,
+  precision: precisionMillis.ConfigMap,
+  get: orAbsent(Effect.map(kube.getConfigMap(namespace, name), configMapSnapshot)),
+  create: (record) =>
+    Effect.map(
+      kube.createConfigMap(namespace, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace, annotations: { [leaderAnnotation]: encodeAnnotation(record) } }
+      }),
+      configMapSnapshot
+    ),
+  update: (held, record) => {
+    const configMap = held.object as ConfigMap
+    const metadata = configMap.metadata ?? {}
+    const annotations = { ...metadata.annotations, [leaderAnnotation]: encodeAnnotation(record) }
+    return Effect.map(
+      kube.replaceConfigMap(namespace, { ...configMap, metadata: { ...metadata, annotations } }),
+      configMapSnapshot
+    )
+  }
+})
+
+export const makeLock = (kube: KubeClientShape, kind: LockKind, namespace: string, name: string): Lock =>
+  kind === "Lease" ? leaseLock(kube, namespace, name) : configMapLock(kube, namespace, name)
+
+/** What DD_LEADER_ELECTION_DEFAULT_RESOURCE asks for; "" asks to discover. */
+export type LockChoice = LockKind | "Discover"
+
+export const lockChoiceOf = (setting: string): LockChoice => {
+  switch (setting.trim().toLowerCase()) {
+    case "lease":
+    case "leases":
+      return "Lease"
+    case "configmap":
+    case "configmaps":
+      return "ConfigMap"
+  }
+  return "Discover"
+}
+
+/**
+ * Whether the API server serves `resource`, from a GET of one name: an answer, or a 404 with a
+ * NotFound Status (the object is missing), means served; a 404 without a Status (the server's
+ * plain "404 page not found" for an unknown path) means not served. Unlike a LIST or the
+ * discovery documents, this needs no right beyond the `get` the lock needs anyway.
+ */
+export const isServed = (
+  kube: KubeClientShape,
+  resource: ResourceRef,
+  name: string
+): Effect.Effect<boolean, KubeError> =>
+  kube.get(resource, name).pipe(
+    Effect.as(true),
+    Effect.catchIf(
+      (e) => e.reason === "NotFound",
+      (e) => Effect.succeed(e.apiReason !== undefined)
+    )
+  )
+
+/** The lock kind for "": a Lease when the API server serves coordination.k8s.io/v1 leases, else the ConfigMap. */
+export const discoverLockKind = (
+  kube: KubeClientShape,
+  namespace: string,
+  name: string
+): Effect.Effect<LockKind, KubeError> =>
+  Effect.map(isServed(kube, Paths.leases(namespace), name), (served) => (served ? "Lease" : "ConfigMap"))
