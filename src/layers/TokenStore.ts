@@ -23,6 +23,8 @@ export const tokenTimestampKey = "event.tokenTimestamp"
 /** Where an old original wrote the cursor by mistake (field-lessons 1C, dda#4342). */
 export const doubledTokenKey = "event.tokenKey.tokenKey"
 export const doubledTokenTimestampKey = "event.tokenKey.tokenTimestamp"
+/** JSON array of occurrence keys accepted above the cursor (this agent's own addition). */
+export const shippedKey = "event.tokenShipped"
 
 /** Replaces that lose a race (409) before a write gives up. */
 export const maxWriteAttempts = 5
@@ -32,6 +34,11 @@ export interface EventToken {
   readonly resourceVersion: string
   /** When events were last listed in full. */
   readonly timestamp: Date
+  /**
+   * Occurrences above `resourceVersion` that Datadog already accepted (part of a batch in
+   * progress), so that a new leader does not send them again. Our own key; the original ignores it.
+   */
+  readonly shipped: ReadonlyArray<string>
 }
 
 export interface TokenStoreShape {
@@ -171,7 +178,8 @@ export const decodeToken = (data: Readonly<Record<string, string>> | undefined, 
       problem: `the cursor is under the doubled key an old agent wrote (dda#4342); using it, the next write stores it as ${tokenKey}`
     })
   }
-  if (raw === undefined) return { token: { resourceVersion: "", timestamp: now }, missing: true, problems }
+  const shipped = decodeShipped(data?.[shippedKey], problems)
+  if (raw === undefined) return { token: { resourceVersion: "", timestamp: now, shipped }, missing: true, problems }
 
   let resourceVersion = raw.trim()
   if (resourceVersion !== "" && !isResourceVersion(resourceVersion)) {
@@ -185,7 +193,7 @@ export const decodeToken = (data: Readonly<Record<string, string>> | undefined, 
   const rawTime = data?.[timeKey]
   if (rawTime === undefined) {
     problems.push({ key: timeKey, problem: "missing: the last list time is taken as now" })
-    return { token: { resourceVersion, timestamp: now }, missing: false, problems }
+    return { token: { resourceVersion, timestamp: now, shipped }, missing: false, problems }
   }
   const parsed = parseTokenTimestamp(rawTime)
   if (parsed === undefined) {
@@ -193,7 +201,7 @@ export const decodeToken = (data: Readonly<Record<string, string>> | undefined, 
       key: timeKey,
       problem: `not an RFC 3339 time, got ${shown(rawTime)}: the last list time is taken as now`
     })
-    return { token: { resourceVersion, timestamp: now }, missing: false, problems }
+    return { token: { resourceVersion, timestamp: now, shipped }, missing: false, problems }
   }
   if (parsed.format !== "RFC 3339") {
     problems.push({
@@ -201,18 +209,36 @@ export const decodeToken = (data: Readonly<Record<string, string>> | undefined, 
       problem: `an ${parsed.format} time left by an older agent, read as ${formatTokenTimestamp(parsed.date)}; the next write stores RFC 3339`
     })
   }
-  return { token: { resourceVersion, timestamp: parsed.date }, missing: false, problems }
+  return { token: { resourceVersion, timestamp: parsed.date, shipped }, missing: false, problems }
+}
+
+/** The accepted occurrences above the cursor; garbled means none (they may be sent again). */
+const decodeShipped = (raw: string | undefined, problems: Array<TokenProblem>): ReadonlyArray<string> => {
+  if (raw === undefined || raw.trim() === "") return []
+  try {
+    const value: unknown = JSON.parse(raw)
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value
+  } catch {}
+  problems.push({
+    key: shippedKey,
+    problem: `not a JSON array of strings, got ${shown(raw)}: events above the cursor may be sent again`
+  })
+  return []
 }
 
 /** Pure: the ConfigMap with the token written in, everything else kept. */
-export const withToken = (configMap: ConfigMap, token: EventToken): ConfigMap => ({
-  ...configMap,
-  data: {
-    ...configMap.data,
-    [tokenKey]: token.resourceVersion,
-    [tokenTimestampKey]: formatTokenTimestamp(token.timestamp)
+export const withToken = (configMap: ConfigMap, token: EventToken): ConfigMap => {
+  const { [shippedKey]: _previous, ...data } = configMap.data ?? {}
+  return {
+    ...configMap,
+    data: {
+      ...data,
+      [tokenKey]: token.resourceVersion,
+      [tokenTimestampKey]: formatTokenTimestamp(token.timestamp),
+      ...(token.shipped.length > 0 ? { [shippedKey]: JSON.stringify(token.shipped) } : {})
+    }
   }
-})
+}
 
 // --- the store -----------------------------------------------------------------------------------
 
@@ -270,10 +296,15 @@ export const makeTokenStore = (kube: KubeClientShape, namespace: string, name: s
     }
   })
 
+  // The object as this store last read or wrote it: the next write is a single PUT on it (one
+  // writer, the leader, writes often while a batch is in progress); a 409 reads it again.
+  let last: ConfigMap | undefined
+
   const store = (token: EventToken): Effect.Effect<void, KubeError> =>
     Effect.gen(function* () {
       for (let attempt = 1; ; attempt++) {
-        const current = yield* getOrCreate
+        const current = last ?? (yield* getOrCreate)
+        last = undefined
         const stored = current.data?.[tokenKey]
         if (stored !== undefined && compareResourceVersions(stored, token.resourceVersion) > 0) {
           yield* Effect.logInfo(
@@ -282,7 +313,10 @@ export const makeTokenStore = (kube: KubeClientShape, namespace: string, name: s
           return
         }
         const replaced = yield* Effect.result(kube.replaceConfigMap(namespace, withToken(current, token)))
-        if (Result.isSuccess(replaced)) return
+        if (Result.isSuccess(replaced)) {
+          last = replaced.success
+          return
+        }
         const e = replaced.failure
         // 409: another writer came first; 404: it was deleted since (the next round recreates it).
         if (e.reason !== "Conflict" && e.reason !== "NotFound") return yield* Effect.fail(e)
@@ -298,6 +332,7 @@ export const makeTokenStore = (kube: KubeClientShape, namespace: string, name: s
 
   const read = Effect.gen(function* () {
     const configMap = yield* getOrCreate
+    last = configMap
     const now = new Date(yield* Clock.currentTimeMillis)
     const decoded = decodeToken(configMap.data, now)
     yield* Effect.forEach(

@@ -16,7 +16,8 @@ import {
   maxWriteAttempts,
   parseTokenTimestamp,
   TokenStore,
-  type TokenStoreShape
+  type TokenStoreShape,
+  withToken
 } from "../../src/layers/TokenStore.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
 import { captureLogs } from "../support/effectTest.ts"
@@ -86,8 +87,38 @@ describe("compareResourceVersions", () => {
   })
 })
 
+describe("withToken", () => {
+  it("writes the accepted occurrences above the cursor, and drops the key once there are none", () => {
+    const cm = { metadata: { name: "datadogtoken" }, data: { other: "kept" } }
+    const at = new Date("2024-05-01T12:00:00Z")
+    const during = withToken(cm, { resourceVersion: "10", timestamp: at, shipped: ["a/1/5"] })
+    expect(during.data).toEqual({
+      other: "kept",
+      "event.tokenKey": "10",
+      "event.tokenTimestamp": "2024-05-01T12:00:00Z",
+      "event.tokenShipped": '["a/1/5"]'
+    })
+    expect(withToken(during, { resourceVersion: "12", timestamp: at, shipped: [] }).data).toEqual({
+      other: "kept",
+      "event.tokenKey": "12",
+      "event.tokenTimestamp": "2024-05-01T12:00:00Z"
+    })
+  })
+})
+
 describe("decodeToken", () => {
-  const ok = (resourceVersion: string, timestamp: Date) => ({ resourceVersion, timestamp })
+  const ok = (resourceVersion: string, timestamp: Date) => ({ resourceVersion, timestamp, shipped: [] })
+
+  it("occurrences shipped above the cursor, and a garbled list (read as none, with a warning)", () => {
+    const data = { "event.tokenKey": "10", "event.tokenTimestamp": "2024-05-01T12:00:00Z" }
+    expect(decodeToken({ ...data, "event.tokenShipped": '["a/1/5","b/2/6"]' }, now).token.shipped).toEqual([
+      "a/1/5",
+      "b/2/6"
+    ])
+    const garbled = decodeToken({ ...data, "event.tokenShipped": "{not json" }, now)
+    expect(garbled.token.shipped).toEqual([])
+    expect(garbled.problems.map((p) => p.key)).toEqual(["event.tokenShipped"])
+  })
 
   it("a token as this agent writes it", () => {
     expect(decodeToken({ "event.tokenKey": "8812345", "event.tokenTimestamp": "2024-05-01T12:00:00Z" }, now)).toEqual({
@@ -270,8 +301,8 @@ describe("TokenStore (in-memory API server)", () => {
     Effect.gen(function* () {
       yield* TestClock.setTime(now.getTime())
       const { store, calls, configMaps } = setup()
-      expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: now })
-      expect(calls).toEqual(["GET datadogtoken", "POST datadogtoken", "GET datadogtoken", "PUT datadogtoken"])
+      expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: now, shipped: [] })
+      expect(calls).toEqual(["GET datadogtoken", "POST datadogtoken", "PUT datadogtoken"])
       expect(configMaps.get("datadogtoken")).toMatchObject({
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -288,7 +319,7 @@ describe("TokenStore (in-memory API server)", () => {
         Effect.sync(() =>
           seed("datadogtoken", { data: { "event.tokenKey": "77", "event.tokenTimestamp": "2024-05-01T12:00:00Z" } })
         )
-      expect(yield* store.read).toEqual({ resourceVersion: "77", timestamp: at("2024-05-01T12:00:00Z") })
+      expect(yield* store.read).toEqual({ resourceVersion: "77", timestamp: at("2024-05-01T12:00:00Z"), shipped: [] })
       expect(calls).toEqual(["GET datadogtoken", "POST datadogtoken", "GET datadogtoken"])
     })
   )
@@ -299,7 +330,7 @@ describe("TokenStore (in-memory API server)", () => {
         const { store, seed, calls } = setup()
         seed("datadogtoken", { data: { "event.tokenKey": "banana", "event.tokenTimestamp": "soon" } })
         yield* TestClock.setTime(now.getTime())
-        expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: now })
+        expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: now, shipped: [] })
         expect(calls).toEqual(["GET datadogtoken"])
         const warnings = logs.lines.filter((l) => l.level === "Warn")
         expect(warnings.map((l) => l.message)).toEqual([
@@ -319,7 +350,7 @@ describe("TokenStore (in-memory API server)", () => {
           data: { "event.tokenKey": "12", "event.tokenTimestamp": "Mon, 02 Jan 2006 15:04:05 UTC" }
         })
         const token = yield* store.read
-        expect(token).toEqual({ resourceVersion: "12", timestamp: at("2006-01-02T15:04:05Z") })
+        expect(token).toEqual({ resourceVersion: "12", timestamp: at("2006-01-02T15:04:05Z"), shipped: [] })
         expect(
           logs.lines.some((l) => l.level === "Warn" && l.message.includes("an RFC 1123 time left by an older agent"))
         ).toBe(true)
@@ -337,7 +368,7 @@ describe("TokenStore (in-memory API server)", () => {
         data: { "event.tokenKey": "1", "event.tokenTimestamp": "2024-05-01T12:00:00Z", "other.key": "x" },
         binaryData: { blob: "AAE=" }
       })
-      yield* store.write({ resourceVersion: "2", timestamp: now })
+      yield* store.write({ resourceVersion: "2", timestamp: now, shipped: [] })
       expect(configMaps.get("datadogtoken")).toMatchObject({
         metadata: { name: "datadogtoken", labels: { team: "core" }, annotations: { note: "keep" } },
         data: { "event.tokenKey": "2", "event.tokenTimestamp": "2026-03-01T10:00:00Z", "other.key": "x" },
@@ -360,7 +391,7 @@ describe("TokenStore (in-memory API server)", () => {
             data: { "event.tokenKey": "5", "event.tokenTimestamp": "2024-05-01T12:00:05Z", extra: "theirs" }
           })
         })
-      yield* store.write({ resourceVersion: "9", timestamp: now })
+      yield* store.write({ resourceVersion: "9", timestamp: now, shipped: [] })
       expect(calls).toEqual(["GET datadogtoken", "PUT datadogtoken", "GET datadogtoken", "PUT datadogtoken"])
       expect(data("datadogtoken")).toEqual({
         "event.tokenKey": "9",
@@ -377,8 +408,8 @@ describe("TokenStore (in-memory API server)", () => {
         seed("datadogtoken", {
           data: { "event.tokenKey": "20000000000000000001", "event.tokenTimestamp": "2024-05-01T12:00:00Z" }
         })
-        yield* store.write({ resourceVersion: "20000000000000000000", timestamp: now })
-        yield* store.write({ resourceVersion: "", timestamp: now })
+        yield* store.write({ resourceVersion: "20000000000000000000", timestamp: now, shipped: [] })
+        yield* store.write({ resourceVersion: "", timestamp: now, shipped: [] })
         expect(calls).toEqual(["GET datadogtoken", "GET datadogtoken"])
         expect(data("datadogtoken")).toEqual({
           "event.tokenKey": "20000000000000000001",
@@ -398,8 +429,8 @@ describe("TokenStore (in-memory API server)", () => {
     Effect.gen(function* () {
       const { store, seed, data } = setup()
       seed("datadogtoken", { data: { "event.tokenKey": "garbled" } })
-      yield* store.write({ resourceVersion: "3", timestamp: now })
-      yield* store.write({ resourceVersion: "3", timestamp: at("2026-03-01T10:05:00Z") })
+      yield* store.write({ resourceVersion: "3", timestamp: now, shipped: [] })
+      yield* store.write({ resourceVersion: "3", timestamp: at("2026-03-01T10:05:00Z"), shipped: [] })
       expect(data("datadogtoken")).toEqual({ "event.tokenKey": "3", "event.tokenTimestamp": "2026-03-01T10:05:00Z" })
     })
   )
@@ -409,7 +440,7 @@ describe("TokenStore (in-memory API server)", () => {
       const { store, seed, hooks, calls } = setup()
       seed("datadogtoken", { data: { "event.tokenKey": "1" } })
       hooks.replace = () => Effect.sync(() => seed("datadogtoken", { data: { "event.tokenKey": "1" } }))
-      const e = yield* Effect.flip(store.write({ resourceVersion: "2", timestamp: now }))
+      const e = yield* Effect.flip(store.write({ resourceVersion: "2", timestamp: now, shipped: [] }))
       expect(calls.filter((c) => c.startsWith("PUT"))).toHaveLength(maxWriteAttempts)
       expect(e).toMatchObject({ _tag: "KubeError", reason: "Conflict", verb: "PUT" })
       expect(e.detail).toBe(
@@ -428,7 +459,7 @@ describe("TokenStore (in-memory API server)", () => {
           if (!deleted) configMaps.delete("datadogtoken")
           deleted = true
         })
-      yield* store.write({ resourceVersion: "2", timestamp: now })
+      yield* store.write({ resourceVersion: "2", timestamp: now, shipped: [] })
       expect(calls).toEqual([
         "GET datadogtoken",
         "PUT datadogtoken",
@@ -453,7 +484,7 @@ describe("TokenStore (in-memory API server)", () => {
       expect(denied.message).toContain("GET /api/v1/namespaces/ns/configmaps/datadogtoken: 403 Forbidden")
 
       hooks.get = () => Effect.fail(kubeError("ServerError", "GET", "datadogtoken", "etcdserver: request timed out"))
-      const failed = yield* Effect.flip(store.write({ resourceVersion: "1", timestamp: now }))
+      const failed = yield* Effect.flip(store.write({ resourceVersion: "1", timestamp: now, shipped: [] }))
       expect(failed.detail).toBe(
         "event token ConfigMap ns/datadogtoken (DD_CLUSTER_AGENT_TOKEN_NAME): etcdserver: request timed out"
       )
@@ -524,8 +555,12 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
         expect(time?.format).toBe("RFC 3339")
         expect(time?.date.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
 
-        yield* store.write({ resourceVersion: "12345", timestamp: at("2026-03-01T10:00:00Z") })
-        expect(yield* store.read).toEqual({ resourceVersion: "12345", timestamp: at("2026-03-01T10:00:00Z") })
+        yield* store.write({ resourceVersion: "12345", timestamp: at("2026-03-01T10:00:00Z"), shipped: [] })
+        expect(yield* store.read).toEqual({
+          resourceVersion: "12345",
+          timestamp: at("2026-03-01T10:00:00Z"),
+          shipped: []
+        })
       }).pipe(Effect.provide(storeLayer(ns)))
     })
   )
@@ -540,8 +575,8 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
           metadata: { name: "datadogtoken", labels: { "app.kubernetes.io/managed-by": "helm" } },
           data: { "event.tokenKey": "not-a-number", "event.tokenTimestamp": "02 Jan 06 15:04 UTC", keep: "me" }
         })
-        expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: at("2006-01-02T15:04:00Z") })
-        yield* store.write({ resourceVersion: "7", timestamp: at("2026-03-01T10:00:00Z") })
+        expect(yield* store.read).toEqual({ resourceVersion: "", timestamp: at("2006-01-02T15:04:00Z"), shipped: [] })
+        yield* store.write({ resourceVersion: "7", timestamp: at("2026-03-01T10:00:00Z"), shipped: [] })
         const stored = yield* kube.getConfigMap(ns, "datadogtoken")
         expect(stored.data).toEqual({
           "event.tokenKey": "7",
@@ -559,7 +594,7 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
       yield* Effect.gen(function* () {
         const kube = yield* KubeClient
         const other: TokenStoreShape = TokenStore.make(kube, ns, "datadogtoken")
-        yield* other.write({ resourceVersion: "100", timestamp: at("2026-03-01T10:00:00Z") })
+        yield* other.write({ resourceVersion: "100", timestamp: at("2026-03-01T10:00:00Z"), shipped: [] })
 
         // Our writer: between its GET and its PUT, the other replica writes (once).
         const puts: Array<string> = []
@@ -570,7 +605,7 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
             Effect.gen(function* () {
               if (!raced) {
                 raced = true
-                yield* other.write({ resourceVersion: "300", timestamp: at("2026-03-01T10:03:00Z") })
+                yield* other.write({ resourceVersion: "300", timestamp: at("2026-03-01T10:03:00Z"), shipped: [] })
               }
               return yield* kube.replaceConfigMap(namespace, cm).pipe(
                 Effect.tapError((e) => Effect.sync(() => puts.push(e.reason))),
@@ -579,13 +614,13 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
             })
         }
         const ours = TokenStore.make(racing, ns, "datadogtoken")
-        yield* ours.write({ resourceVersion: "200", timestamp: at("2026-03-01T10:02:00Z") })
+        yield* ours.write({ resourceVersion: "200", timestamp: at("2026-03-01T10:02:00Z"), shipped: [] })
         // Our PUT lost (the server's 409), we read again, saw 300 > 200 and kept it.
         expect(puts).toEqual(["Conflict"])
-        expect(yield* ours.read).toEqual({ resourceVersion: "300", timestamp: at("2026-03-01T10:03:00Z") })
+        expect(yield* ours.read).toEqual({ resourceVersion: "300", timestamp: at("2026-03-01T10:03:00Z"), shipped: [] })
 
         // A token ahead of the stored one is written over it.
-        yield* ours.write({ resourceVersion: "400", timestamp: at("2026-03-01T10:04:00Z") })
+        yield* ours.write({ resourceVersion: "400", timestamp: at("2026-03-01T10:04:00Z"), shipped: [] })
         expect(puts).toEqual(["Conflict", "ok"])
         expect((yield* kube.getConfigMap(ns, "datadogtoken")).data?.["event.tokenKey"]).toBe("400")
 
@@ -593,7 +628,8 @@ describe.runIf(clusterAvailable)("TokenStore (real API server)", () => {
         const writers = ["401", "405", "403", "402", "404"].map((rv) =>
           TokenStore.make(kube, ns, "datadogtoken").write({
             resourceVersion: rv,
-            timestamp: at("2026-03-01T10:05:00Z")
+            timestamp: at("2026-03-01T10:05:00Z"),
+            shipped: []
           })
         )
         yield* Effect.all(writers, { concurrency: "unbounded" })
