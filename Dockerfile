@@ -9,15 +9,16 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-info.ts scripts/
-COPY docker/slim-modules.ts docker/
+COPY scripts/build-info.ts scripts/bundle.ts scripts/
+COPY docker/runtime-modules.ts docker/
 COPY src src
 ARG GIT_COMMIT=""
-# The packages `start` loads lose their comments (V8 keeps every loaded module's source text:
-# about -8 MB of heap; docker/slim-modules.ts), with the compiler of the dev dependencies.
+# dist/ is the agent bundled with what it uses from effect, without comments, lazy parts in their
+# own chunks (scripts/bundle.ts; idle RSS 66.6 MB instead of 81.6, docs/BENCHMARKS.md); then
+# node_modules keeps only the packages the bundle leaves external (docker/runtime-modules.ts).
 RUN GIT_COMMIT="$GIT_COMMIT" npm run build \
- && node docker/slim-modules.ts node_modules/effect node_modules/@effect/platform-node node_modules/@effect/platform-node-shared \
- && npm prune --omit=dev
+ && npm prune --omit=dev \
+ && node docker/runtime-modules.ts node_modules
 
 FROM node:24-bookworm-slim
 # Memory settings (docs/BENCHMARKS.md):

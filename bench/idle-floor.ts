@@ -1,19 +1,17 @@
 // The idle memory floor (issue 7): where the RSS of an agent that watches an empty cluster goes.
 //
-//   node bench/idle-floor.ts [modules] [--dist dist] [--plain] [--unslimmed]   per-module table
-//   node bench/idle-floor.ts agent [--dist dist] [--seconds 15] [--plain] [--unslimmed] [--loads]
+//   node bench/idle-floor.ts [modules] [--dist build] [--plain]     per-module table
+//   node bench/idle-floor.ts agent [--dist dist] [--seconds 15] [--plain] [--loads]
 //                                                     the real `node dist/main.js start` against an
 //                                                     empty API server, and bare Node, side by side
 //   node bench/idle-floor.ts serve --dir DIR          the empty API server alone (prints READY <port>)
-//   node bench/idle-floor.ts bundle --out DIR [--no-minify]
-//                                                     a bundled prototype of dist/ (not shipped), for
-//                                                     `agent --bundle` or run-metadata-sync's --agent-main
 //
-// Run `npm run build` first: both modes measure the compiled `dist/` as the image ships it, in a
-// temporary copy of the image's layout whose node_modules has the packages the Dockerfile slims
-// (docker/slim-modules.ts: comments removed; built once in $TMPDIR); `--unslimmed` uses the
-// repository's node_modules as they are. Every child runs with the image's settings, read from the
-// Dockerfile's ENV (MALLOC_*, NODE_OPTIONS); `--plain` runs them without; `--set K=V` overrides one.
+// Run `npm run build` first. `agent` measures `dist/`, the bundle the image ships
+// (scripts/bundle.ts); `--dist build` measures tsc's output before bundling instead. `modules`
+// imports tsc's output (`build/`), module by module. Both run in a temporary copy of the image's
+// layout (dist/, package.json, node_modules). Every child runs with the image's settings, read
+// from the Dockerfile's ENV (MALLOC_*, NODE_OPTIONS); `--plain` runs them without; `--set K=V`
+// overrides one.
 //
 // `modules`: each row is a fresh `node --expose-gc` process that imports the listed modules
 // (cumulatively, in the order the agent loaded them before issue 7; then each one alone), forces
@@ -31,17 +29,7 @@
 // process is exactly the shipped one); `--loads` also lists every file the agent loaded, by package.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync
-} from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import * as Https from "node:https"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -306,98 +294,20 @@ const childEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The image's files: dist/ and node_modules with the packages the Dockerfile slims
-
-/** The packages the Dockerfile passes to docker/slim-modules.ts (their comments removed in the image). */
-export const slimmedPackages = (dockerfile = join(repo, "Dockerfile")): Array<string> => {
-  const text = readFileSync(dockerfile, "utf8").replace(/\\\n/g, " ")
-  const m = text.match(/node docker\/slim-modules\.ts((?:\s+node_modules\/\S+)+)/)
-  return m === null
-    ? []
-    : (m[1] as string)
-        .trim()
-        .split(/\s+/)
-        .map((p) => p.slice("node_modules/".length))
-}
-
-const packageVersion = (pkg: string) =>
-  (JSON.parse(readFileSync(join(repo, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
+// The image's files
 
 /**
- * node_modules as the image has it, built once in $TMPDIR (keyed by the packages' versions and the
- * script): the slimmed packages copied and run through docker/slim-modules.ts, every other package
- * a link to the repository's. Returns the node_modules directory.
+ * A directory laid out like the image's /opt/datadog-agent: a copy of `dist` (the bundle, or tsc's
+ * output), package.json, and the repository's node_modules. The image keeps only the bundle's
+ * externals there (docker/runtime-modules.ts), which `start` in a pod never loads (`--loads`
+ * shows it), so the rest of node_modules weighs on nothing. Returns its path.
  */
-export const shippedNodeModules = async (): Promise<string> => {
-  const slimmed = slimmedPackages()
-  const script = join(repo, "docker/slim-modules.ts")
-  const key = createHash("sha1")
-    .update(JSON.stringify(slimmed.map((p) => [p, packageVersion(p)])))
-    .update(readFileSync(script))
-    .digest("hex")
-    .slice(0, 12)
-  const dir = join(tmpdir(), `dca-shipped-modules-${key}`, "node_modules")
-  if (existsSync(join(dir, ".complete"))) return dir
-  rmSync(dirname(dir), { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
-  const source = join(repo, "node_modules")
-  const top = readdirSync(source).flatMap((e) =>
-    e.startsWith("@") ? readdirSync(join(source, e)).map((s) => `${e}/${s}`) : e.startsWith(".") ? [] : [e]
-  )
-  for (const pkg of top) {
-    mkdirSync(dirname(join(dir, pkg)), { recursive: true })
-    if (slimmed.includes(pkg)) cpSync(join(source, pkg), join(dir, pkg), { recursive: true, dereference: true })
-    else symlinkSync(join(source, pkg), join(dir, pkg))
-  }
-  const { slimModules } = await import("../docker/slim-modules.ts")
-  if (slimmed.length > 0) {
-    slimModules(
-      slimmed.map((p) => join(dir, p)),
-      join(source, "typescript/bin/tsc")
-    )
-  }
-  writeFileSync(join(dir, ".complete"), "")
-  return dir
-}
-
-/**
- * A directory laid out like the image's /opt/datadog-agent: a copy of `dist`, package.json, and
- * node_modules (the shipped one, or with `slim: false` the repository's). Returns its path.
- */
-export const imageTree = async (dist: string, slim: boolean): Promise<string> => {
+export const imageTree = (dist: string): string => {
   const tree = mkdtempSync(join(tmpdir(), "dca-image-"))
   cpSync(dist, join(tree, "dist"), { recursive: true })
   cpSync(join(repo, "package.json"), join(tree, "package.json"))
-  symlinkSync(slim ? await shippedNodeModules() : join(repo, "node_modules"), join(tree, "node_modules"))
+  symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"))
   return tree
-}
-
-/**
- * A prototype of a bundled build (not what the image ships): dist/main.js and everything it
- * imports, tree-shaken into dist/main.js plus lazily loaded chunks (client-node stays behind its
- * dynamic import), with rolldown, which is in node_modules as vite's bundler (vitest's). Written
- * to `out/dist`, with package.json beside it (version.ts reads ../package.json). `minify`
- * removes whitespace and comments only: names are kept, so stack traces stay readable.
- */
-export const bundleTree = async (dist: string, out: string, minify: boolean): Promise<string> => {
-  const { build } = (await import("rolldown")) as typeof import("rolldown")
-  rmSync(out, { recursive: true, force: true })
-  await build({
-    input: join(dist, "main.js"),
-    platform: "node",
-    external: [/^node:/],
-    logLevel: "warn",
-    output: {
-      dir: join(out, "dist"),
-      format: "esm",
-      entryFileNames: "main.js",
-      minify: minify ? { compress: false, mangle: false, codegen: { removeWhitespace: true } } : false
-    }
-  })
-  cpSync(join(repo, "package.json"), join(out, "package.json"))
-  if (existsSync(join(dist, "build-info.json")))
-    cpSync(join(dist, "build-info.json"), join(out, "dist/build-info.json"))
-  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,7 +389,7 @@ interface Probe {
   readonly externalMB: number
 }
 
-/** `dist/x.js` → the tree's copy of it; anything else is imported as written. */
+/** `dist/x.js` → the tree's copy of it (of `--dist`, tsc's output); anything else is imported as written. */
 const resolveSpec = (spec: string, tree: string): string =>
   spec.startsWith("dist/") ? pathToFileURL(join(tree, spec)).href : spec
 
@@ -712,7 +622,8 @@ if (import.meta.main) {
     const i = argv.indexOf(`--${name}`)
     return i < 0 ? undefined : (argv[i + 1] ?? "true")
   }
-  const dist = resolve(repo, flag("dist") ?? "dist")
+  // `modules` imports tsc's modules one by one; `agent` runs what the image ships, the bundle.
+  const dist = resolve(repo, flag("dist") ?? (mode === "modules" ? "build" : "dist"))
   // `--set K=V` (repeatable) adds to or overrides the settings, e.g. --set NODE_OPTIONS=--max-semi-space-size=4
   const overrides = Object.fromEntries(
     argv
@@ -727,19 +638,9 @@ if (import.meta.main) {
     await serve(flag("dir") ?? mkdtempSync(join(tmpdir(), "dca-idle-sa-")))
   } else {
     if (!existsSync(join(dist, "main.js"))) throw new Error(`${dist}/main.js not found: run npm run build first`)
-    // The image's node_modules (slimmed packages), unless --unslimmed: the repository's as they are;
-    // --bundle: the bundled prototype instead (bundleTree).
-    const slim = !argv.includes("--unslimmed")
-    const bundled = argv.includes("--bundle") || mode === "bundle"
-    const tree = bundled
-      ? await bundleTree(dist, flag("out") ?? mkdtempSync(join(tmpdir(), "dca-bundle-")), !argv.includes("--no-minify"))
-      : await imageTree(dist, slim)
-    console.log(
-      `settings: ${JSON.stringify(env)}; ${dist}, ${bundled ? `bundled into ${tree}` : slim ? `slimmed: ${slimmedPackages().join(" ")}` : "node_modules unslimmed"}; Node ${process.version}`
-    )
-    if (mode === "bundle") {
-      console.log(`${join(tree, "dist/main.js")}`)
-    } else if (mode === "modules") {
+    const tree = imageTree(dist)
+    console.log(`settings: ${JSON.stringify(env)}; ${dist}; Node ${process.version}`)
+    if (mode === "modules") {
       modules(
         tree,
         env,
@@ -771,8 +672,8 @@ if (import.meta.main) {
         for (const [pkg, n] of agent.loads) console.log(`  ${String(n).padStart(5)}  ${pkg}`)
       }
     } else {
-      throw new Error(`unknown mode ${mode}: modules, agent, bundle or serve`)
+      throw new Error(`unknown mode ${mode}: modules, agent or serve`)
     }
-    if (mode !== "bundle") rmSync(tree, { recursive: true, force: true })
+    rmSync(tree, { recursive: true, force: true })
   }
 }

@@ -578,10 +578,11 @@ const baseline = async (typed: boolean) => {
  * `empty`: the shipped agent with nothing to hold. The driver starts the empty API server and
  * passes the agent's environment (in-cluster credentials pointing at it) and a preload that maps
  * the service-account path onto a temporary directory (bench/idle-floor.ts). This process then
- * becomes `node dist/main.js start`: argv says `start`, and src/main.ts (compiled with the bench)
- * runs the CLI as the binary does. Measured once the agent says it started, its first LISTs
- * (empty) and WATCHes (quiet) are done and its first idle window (src/lib/idleGc.ts) has passed;
- * the driver checks the server saw the WATCHes.
+ * becomes `node dist/main.js start`: argv says `start`, and it imports DCA_BENCH_AGENT_MAIN (the
+ * driver's bundle of the working tree, as the image ships it) or else src/main.ts (compiled with
+ * the bench), which runs the agent as the binary does. Measured once the agent says it started,
+ * its first LISTs (empty) and WATCHes (quiet) are done and its first idle window
+ * (src/lib/idleGc.ts) has passed; the driver checks the server saw the WATCHes.
  */
 const emptyAgent = async () => {
   if (process.env.KUBERNETES_SERVICE_HOST === undefined || process.env.DCA_BENCH_SERVICE_ACCOUNT_DIR === undefined) {
@@ -600,7 +601,7 @@ const emptyAgent = async () => {
   // This process has `gc` for settle(); the agent sees it only where the image exposes it.
   if (!(process.env.NODE_OPTIONS ?? "").includes("--expose-gc")) (globalThis as { gc?: unknown }).gc = undefined
   process.argv = [process.argv[0] as string, "datadog-cluster-agent", "start"]
-  // DCA_BENCH_AGENT_MAIN: another build of the entry point (e.g. a bundle) instead of src/main.ts.
+  // DCA_BENCH_AGENT_MAIN: another build of the entry point (the bundle) instead of src/main.ts.
   const main = process.env.DCA_BENCH_AGENT_MAIN
   if (main === undefined || main === "") await import("../src/main.ts")
   else await import((await import("node:url")).pathToFileURL(main).href)

@@ -4,7 +4,7 @@
 //
 //   node bench/run-metadata-sync.ts [--scale full|medium|small] [--runs 3]
 //        [--variants ours,ours-tuned,ours-lean-tuned,ours-lean-capped,baseline,baseline-tuned,baseline-typed,empty,empty-plain,empty-baseline,empty-node,empty-node-shipped]
-//        [--ts] [--baseline-heap MB] [--breakdown] [--out results.json] [--agent-main dist/main.js]
+//        [--ts] [--baseline-heap MB] [--breakdown] [--out results.json] [--unbundled] [--agent-main dist/main.js]
 //
 // By default the scenario runs as JavaScript compiled by tsc into a temp dir (as the agent runs
 // in production: `node dist/main.js`); `--ts` runs the .ts sources directly, which adds Node's
@@ -12,22 +12,17 @@
 // again with --max-old-space-size=16384, and the table says so.
 //
 // The idle floor (issue 7): `empty` is the agent as the image runs it (the Dockerfile's MALLOC_*
-// and NODE_OPTIONS, and its node_modules with the slimmed packages) against an empty API server
-// started here (bench/idle-floor.ts); `empty-plain` is the same without those settings;
-// `empty-node-shipped` is Node alone with them.
+// and NODE_OPTIONS; the bundle that `npm run build` makes, here of the working tree: tsc's output
+// bundled by scripts/bundle.ts) against an empty API server started here (bench/idle-floor.ts);
+// `empty-plain` is the same without those settings; `empty-node-shipped` is Node alone with them.
+// `--unbundled` runs the agent as tsc compiled it (src/main.ts, before bundling) instead;
+// `--agent-main PATH` runs another build of the entry point.
 import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import {
-  agentEnv,
-  type EmptyApiServer,
-  serviceAccountPreload,
-  shippedEnv,
-  shippedNodeModules,
-  startEmptyApiServer
-} from "./idle-floor.ts"
+import { agentEnv, type EmptyApiServer, serviceAccountPreload, shippedEnv, startEmptyApiServer } from "./idle-floor.ts"
 import { defaultDataDir, ensureDataSet, parseArgs, scaleOf } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -45,8 +40,6 @@ interface Variant {
   readonly scenario: string
   readonly nodeFlags: ReadonlyArray<string>
   readonly env: Readonly<Record<string, string>>
-  /** Run from the image's node_modules (the packages the Dockerfile slims), not the repository's. */
-  readonly shipped?: boolean
 }
 const allVariants: ReadonlyArray<Variant> = [
   { name: "ours", scenario: "ours", nodeFlags: [], env: {} },
@@ -63,8 +56,8 @@ const allVariants: ReadonlyArray<Variant> = [
   { name: "baseline-tuned", scenario: "baseline", nodeFlags: tunedFlags, env: tunedEnv },
   { name: "baseline-typed", scenario: "baseline-typed", nodeFlags: [], env: {} },
   // The agent itself against the empty API server (its environment is filled in below).
-  { name: "empty", scenario: "empty", nodeFlags: [], env: shippedEnv(), shipped: true },
-  { name: "empty-plain", scenario: "empty", nodeFlags: [], env: {}, shipped: true },
+  { name: "empty", scenario: "empty", nodeFlags: [], env: shippedEnv() },
+  { name: "empty-plain", scenario: "empty", nodeFlags: [], env: {} },
   { name: "empty-baseline", scenario: "empty-baseline", nodeFlags: [], env: {} },
   { name: "empty-node", scenario: "empty-node", nodeFlags: [], env: {} },
   { name: "empty-node-shipped", scenario: "empty-node", nodeFlags: [], env: shippedEnv() }
@@ -90,14 +83,7 @@ const variants: ReadonlyArray<Variant> =
             : {
                 ...v,
                 nodeFlags: [...v.nodeFlags, "--import", pathToFileURL(serviceAccountPreload()).href],
-                env: {
-                  ...(await agentEnv(apiServer, agentWork)),
-                  ...v.env,
-                  // --agent-main PATH: measure another build of the entry point (e.g. a bundle).
-                  ...(flags.has("agent-main")
-                    ? { DCA_BENCH_AGENT_MAIN: resolve(flags.get("agent-main") as string) }
-                    : {})
-                }
+                env: { ...(await agentEnv(apiServer, agentWork)), ...v.env }
               }
         )
       )
@@ -136,6 +122,9 @@ type Result = Record<string, unknown> & {
   heapLimitMB?: number
 }
 
+/** The agent's entry point for the `empty` variants (bench/metadata-sync.ts imports it); unset: src/main.ts. */
+let agentMain: string | undefined = flags.has("agent-main") ? resolve(flags.get("agent-main") as string) : undefined
+
 const runOne = (entry: string, v: Variant, heapMB?: string): Result => {
   const args = [
     "--expose-gc",
@@ -151,7 +140,11 @@ const runOne = (entry: string, v: Variant, heapMB?: string): Result => {
   const started = performance.now()
   const child = spawnSync(process.execPath, args, {
     encoding: "utf8",
-    env: { ...process.env, ...v.env },
+    env: {
+      ...process.env,
+      ...v.env,
+      ...(v.scenario === "empty" && agentMain ? { DCA_BENCH_AGENT_MAIN: agentMain } : {})
+    },
     maxBuffer: 64 * 1024 * 1024
   })
   const wall = (performance.now() - started) / 1000
@@ -182,18 +175,35 @@ const median = (xs: ReadonlyArray<number>): number => {
 
 const manifest = ensureDataSet(scale, seed, defaultDataDir(scale, seed))
 const entry = flags.has("ts") ? join(repo, "bench/metadata-sync.ts") : compile()
-/** The compiled bench again, over the image's node_modules (bench/idle-floor.ts), for the `shipped` variants. */
-const shippedEntry = async (): Promise<string> => {
+/**
+ * The shipped build of the compiled agent (src/main.js in the bench's tsc output), bundled as
+ * `npm run build` bundles it (scripts/bundle.ts) into a tree laid out like the image's
+ * /opt/datadog-agent (dist/, package.json, node_modules); returns its dist/main.js.
+ */
+const bundledAgent = (): string => {
   const compiled = dirname(dirname(entry))
-  const tree = `${compiled}-shipped`
+  const tree = `${compiled}-agent`
   rmSync(tree, { recursive: true, force: true })
-  cpSync(compiled, tree, { recursive: true, filter: (src) => src !== join(compiled, "node_modules") })
-  symlinkSync(await shippedNodeModules(), join(tree, "node_modules"))
-  return join(tree, "bench/metadata-sync.js")
+  // In a child: rolldown would grow this process, and a child's peak RSS starts from its parent's.
+  const run = spawnSync(
+    process.execPath,
+    [join(repo, "scripts/bundle.ts"), "--from", join(compiled, "src"), "--out", join(tree, "dist")],
+    { encoding: "utf8" }
+  )
+  if (run.status !== 0) throw new Error(`scripts/bundle.ts failed:\n${run.stdout}${run.stderr}`)
+  cpSync(join(repo, "package.json"), join(tree, "package.json"))
+  symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"))
+  return join(tree, "dist/main.js")
 }
-const entryShipped = variants.some((v) => v.shipped === true) && !flags.has("ts") ? await shippedEntry() : entry
+if (
+  agentMain === undefined &&
+  !flags.has("unbundled") &&
+  !flags.has("ts") &&
+  variants.some((v) => v.scenario === "empty")
+)
+  agentMain = bundledAgent()
 console.error(
-  `scale ${scale}: ${manifest.size.nodes} nodes, ${manifest.kinds.pods.items} pods, ${manifest.kinds.services.items} services, ${manifest.kinds.endpointslices.items} slices; pod JSON mean ${manifest.itemBytes.pods.mean} B; running ${entry}`
+  `scale ${scale}: ${manifest.size.nodes} nodes, ${manifest.kinds.pods.items} pods, ${manifest.kinds.services.items} services, ${manifest.kinds.endpointslices.items} slices; pod JSON mean ${manifest.itemBytes.pods.mean} B; running ${entry}${agentMain === undefined ? "" : `; the agent: ${agentMain}`}`
 )
 
 const rounds: Array<Array<Result>> = []
@@ -204,7 +214,7 @@ for (let round = 0; round < runs; round++) {
   for (const v of order) {
     const isBaseline = v.scenario.startsWith("baseline")
     const watchesBefore = apiServer?.watches() ?? 0
-    let r = runOne(v.shipped === true ? entryShipped : entry, v, isBaseline ? baselineHeap : undefined)
+    let r = runOne(entry, v, isBaseline ? baselineHeap : undefined)
     if (v.scenario === "empty" && r.failed === undefined) {
       // The agent must have listed and opened its WATCHes, or it measured a stuck agent.
       await new Promise((ok) => setTimeout(ok, 200))

@@ -1,5 +1,5 @@
-// After tsc: writes dist/build-info.json with the commit the build came from (GIT_COMMIT, else
-// git) and makes the entry point executable.
+// After the bundle (scripts/bundle.ts): writes dist/build-info.json with the commit the build came
+// from (GIT_COMMIT, else git) and makes the entry point executable.
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 
