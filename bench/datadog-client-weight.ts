@@ -6,7 +6,8 @@
 //   node bench/datadog-client-weight.ts [--runs 3] [--dist DIR] [--plain]
 //
 // Sources are compiled first into a private folder (node_modules/.cache/dca-datadog-weight), so
-// the run measures the working tree without touching dist/; `--dist DIR` uses a build instead.
+// the run measures the working tree without touching dist/; `--dist DIR` uses tsc's output of a
+// build instead (`--dist build`: dist/ holds the bundle, scripts/bundle.ts, not separate modules).
 // Every row is a fresh `node --expose-gc` process that imports the agent's modules (what
 // `dist/main.js` loads: the CLI tree with `start` and every layer, the Node runtime), then the
 // row's extra modules, builds the client, optionally sends one request to a local fake Datadog
