@@ -42,6 +42,8 @@ class Bundle {
   /** The first event: object, component, controller and host of the whole bundle. */
   readonly first: EventView
   readonly host: HostInfo
+  /** Every event added, in order. */
+  readonly members: Array<EventView> = []
   private readonly counts = new Map<string, number>()
   private estimatedBytes: number
   /** Seconds; "since" is the first time of the event added last, as in the original. */
@@ -65,6 +67,7 @@ class Bundle {
     const previous = this.counts.get(line)
     if (previous === undefined) this.estimatedBytes += lineOverheadBytes + byteLength(line)
     this.counts.set(line, (previous ?? 0) + v.count)
+    this.members.push(v)
   }
 
   get lastSeconds(): number {
@@ -83,6 +86,8 @@ class Bundle {
 /** A bundled event with what its `emitted_events` increment is labelled with. */
 export interface BundledEvent {
   readonly event: EventCreateRequest
+  /** The Kubernetes events it carries, in input order. */
+  readonly members: ReadonlyArray<EventView>
   readonly kind: string
   readonly type: string
   readonly source: string
@@ -114,7 +119,7 @@ const toRequest = (b: Bundle, options: TransformOptions): BundledEvent => {
     aggregationKey: `kubernetes_apiserver:${v.involvedUid}`,
     sourceTypeName: source
   }
-  return { event, kind: v.involvedKind, type: v.type, source }
+  return { event, members: b.members, kind: v.involvedKind, type: v.type, source }
 }
 
 /**

@@ -49,6 +49,8 @@ export type EmittedEventLabels = {
 /** One Datadog event to send, and the emitted_events labels to count once Datadog takes it. */
 export interface Emitted {
   readonly event: EventCreateRequest
+  /** The Kubernetes events it carries (one unbundled, several bundled): sent when it is. */
+  readonly members: ReadonlyArray<EventView>
   readonly labels: EmittedEventLabels
 }
 
@@ -90,15 +92,20 @@ export const transformEvents = (events: ReadonlyArray<EventView>, mode: Transfor
   const { bundles, oversized } = bundle(toBundle, mode)
   const emitted = [
     ...unbundled.map(
-      ({ event, kind, type, source }): Emitted => ({ event, labels: { kind, type, source, is_bundled: "false" } })
+      ({ event, members, kind, type, source }): Emitted => ({
+        event,
+        members,
+        labels: { kind, type, source, is_bundled: "false" }
+      })
     ),
     ...bundles.map(bundledEmitted)
   ]
   return { emitted, received: events.map(label), oversized }
 }
 
-const bundledEmitted = ({ event, kind, type, source }: BundledEvent): Emitted => ({
+const bundledEmitted = ({ event, members, kind, type, source }: BundledEvent): Emitted => ({
   event,
+  members,
   labels: { kind, type, source, is_bundled: "true" }
 })
 

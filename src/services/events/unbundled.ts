@@ -27,6 +27,8 @@ export interface UnbundleOptions extends TransformOptions {
 /** An unbundled event with what its `emitted_events` increment is labelled with. */
 export interface UnbundledEvent {
   readonly event: EventCreateRequest
+  /** The one Kubernetes event it is. */
+  readonly members: ReadonlyArray<EventView>
   readonly kind: string
   readonly type: string
   /** With `filtering_enabled`, `<source>_custom` for events outside the default list. */
@@ -88,7 +90,8 @@ export const unbundle = (events: ReadonlyArray<EventView>, options: UnbundleOpti
       if (options.bundleUnspecified) toBundle.push(v)
       continue
     }
-    unbundled.push({ event: unbundledEvent(v, source, options), kind: v.involvedKind, type: v.type, source })
+    const event = unbundledEvent(v, source, options)
+    unbundled.push({ event, members: [v], kind: v.involvedKind, type: v.type, source })
   }
   return { unbundled, toBundle }
 }

@@ -370,8 +370,10 @@ describe("bundle: the text budget", () => {
 
   it("drops, and reports, a single line too long for any bundle", () => {
     const huge = view({ reason: "Huge", message: "y".repeat(maxEstimatedTextBytes) })
-    const { bundles, oversized } = bundle([huge, view()], noCluster)
+    const started = view()
+    const { bundles, oversized } = bundle([huge, started], noCluster)
     expect(oversized).toEqual([huge])
+    expect(bundles.map((b) => b.members)).toEqual([[started]])
     expect(bundles.map((b) => b.event.text.includes("**Started**"))).toEqual([true])
   })
 
@@ -491,6 +493,27 @@ describe("bundle: properties", () => {
         expect(readTexts(bundles.map((b) => b.event))).toEqual(expectedCounts(views))
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("carries every event it bundles exactly once, in the bundle of its object and type, in input order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(occurrence(1, 1500), crowded), { maxLength: 30 }), (occurrences) => {
+        const views = occurrences.map(toView)
+        const { bundles } = bundle(views, noCluster)
+        const members = bundles.flatMap((b) => b.members)
+        expect(new Set(members).size).toBe(members.length)
+        expect(new Set(members)).toEqual(new Set(views))
+        for (const b of bundles) {
+          for (const v of b.members) {
+            expect(`kubernetes_apiserver:${v.involvedUid}`).toBe(b.event.aggregationKey)
+            expect([v.involvedKind, v.type]).toEqual([b.kind, b.type])
+          }
+          const order = b.members.map((v) => views.indexOf(v))
+          expect(order).toEqual([...order].sort((x, y) => x - y))
+        }
+      }),
+      { numRuns: 200, endOnFailure: true }
     )
   })
 

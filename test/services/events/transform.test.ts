@@ -401,6 +401,17 @@ describe("transformEvents", () => {
     ).toEqual([])
   })
 
+  it("says which Kubernetes events each Datadog event carries, so that the caller knows what was sent", () => {
+    const members = (m: TransformMode) => toDatadogEvents(incoming, m).map((e) => e.members)
+    expect(members(mode({ filteringEnabled: true }))).toEqual([[wartortle]])
+    expect(members(mode({ unbundle: true, collectedEventTypes: [{ kind: "ReplicaSet" }] }))).toEqual([
+      [killing],
+      [deleted]
+    ])
+    const all = members(mode({ unbundle: true, bundleUnspecified: true, collectedEventTypes: [{ kind: "Pod" }] }))
+    expect(all).toEqual([[wartortle], [squirtle], [scheduled], [killing, deleted], [pdb]])
+  })
+
   it("gives toDatadogEvents its events", () => {
     const m = mode({ unbundle: true, bundleUnspecified: true, collectedEventTypes: [{ kind: "Pod" }] })
     expect(toDatadogEvents(incoming, m)).toEqual(transformEvents(incoming, m).emitted)
