@@ -3,18 +3,26 @@
 //
 //   every replica   Telemetry (:5000), health probes, the API server probe, the node-agent API
 //                   (:5005), the metadata mapper, the cluster ID, the Datadog API key check
-//   leader only     none yet: event collection, control-plane checks and the external metrics
-//                   refresh join here, under the leader lease
+//   leader only     event collection, control-plane checks: each runs under the leader lease,
+//                   started when this replica becomes leader and stopped, and finished, before
+//                   the lease could pass to another (always leader with DD_LEADER_ELECTION=false)
 //   shared          Watches (one list/watch and store per watched kind, declared below from the
-//                   enabled features), Health, AuthTokens, KubeClient, DatadogClient
-import { Effect, Layer } from "effect"
+//                   enabled features), LeaderLease, TokenStore, the kubernetes_apiserver check's
+//                   options (conf.d), Health, AuthTokens, KubeClient, DatadogClient
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { AuthTokens } from "./layers/AuthTokens.ts"
 import { ClusterAgentConfig, type ClusterAgentConfigShape } from "./layers/Config.ts"
 import { DatadogClient, DatadogKeyCheckLive } from "./layers/DatadogClient.ts"
 import { KubeClient } from "./layers/KubeClient.ts"
+import { LeaderLease } from "./layers/LeaderLease.ts"
+import { TokenStore } from "./layers/TokenStore.ts"
 import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
+import { ControlPlaneCheckLive } from "./services/ControlPlaneCheck.ts"
+import { EventCollectorLive } from "./services/EventCollector.ts"
 import { Health } from "./services/Health.ts"
+import { ApiserverCheckConfig } from "./services/kubernetesApiserver/confd.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
 import { NodeAgentApi } from "./services/NodeAgentApi.ts"
 import { TelemetryLive } from "./services/Telemetry.ts"
@@ -24,6 +32,9 @@ import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer, DatadogKeyCheckLive).pipe(
   Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
 )
+
+/** Features that run on the leader only (each asks LeaderLease to run it while leading). */
+const LeaderOnly = Layer.mergeAll(EventCollectorLive, ControlPlaneCheckLive)
 
 /** The watched kinds of the enabled features: each kind is listed and watched once. */
 export const agentWatches = (config: ClusterAgentConfigShape): ReadonlyArray<AnyWatchRequest> => [
@@ -37,7 +48,7 @@ const WatchesLive = Layer.unwrap(
 )
 
 /** Every feature of the agent, with the shared services they use. */
-export const AgentLive = EveryReplica.pipe(
-  Layer.provideMerge(WatchesLive),
+export const AgentLive = Layer.mergeAll(EveryReplica, LeaderOnly).pipe(
+  Layer.provideMerge(Layer.mergeAll(WatchesLive, LeaderLease.layer, TokenStore.layer, ApiserverCheckConfig.layer)),
   Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer, DatadogClient.layer))
 )

@@ -1,0 +1,299 @@
+// Kubernetes event collection (leader only): follows the cluster's Events from the stored token,
+// bundles them into Datadog events (contract §3.4) and ships them, moving the token only once
+// Datadog has accepted what it covers. The token's meaning and the rules that keep it are in
+// eventCollector/pipeline.ts; this file runs them:
+//
+//   Watches.watch(events, resumeFrom: token) ─▶ ingest ─▶ pipeline queue ─▶ every interval, or
+//   as soon as max_events_per_run are queued: bundle ─▶ Datadog, one event at a time, each retried
+//   until accepted ─▶ TokenStore.write after each (the cursor, and the occurrences accepted above
+//   it) ─▶ the batch is in: the cursor moves past it
+//
+// At-least-once to Datadog, and each occurrence once: the token is written after every Datadog
+// event, before the next one leaves, so a leader that dies leaves its successor only the event
+// in flight to send again (Datadog's API has no idempotency key; nothing can close that last
+// window). A 410 (a token older than the API server's history) relists, and the pipeline ships
+// only what is newer than the token.
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { ClusterAgentConfig } from "../layers/Config.ts"
+import {
+  type DatadogApiError,
+  DatadogClient,
+  type EventCreateRequest,
+  isKeyRejected,
+  isRetryable
+} from "../layers/DatadogClient.ts"
+import type { KubeError } from "../layers/kube/errors.ts"
+import type { KubeObject } from "../layers/kube/types.ts"
+import { LeaderLease } from "../layers/LeaderLease.ts"
+import { type EventToken, TokenStore } from "../layers/TokenStore.ts"
+import { reconnectBackoff } from "../lib/backoff.ts"
+import type { WatchRequest } from "../streams/request.ts"
+import { meta, text } from "../streams/strip.ts"
+import { Watches } from "../streams/Watches.ts"
+import { makePipeline } from "./eventCollector/pipeline.ts"
+import { compareResourceVersions, makeDedupe } from "./events/dedupe.ts"
+import { eventFieldSelector } from "./events/filters.ts"
+import { type Emitted, type TransformMode, transformEvents } from "./events/transform.ts"
+import { type EventView, eventsResource, occurrenceKey, stripEvent } from "./events/view.ts"
+import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
+
+/** One Event as the collector keeps it: its place in the API server's history, and its fields. */
+export interface IngestedEvent {
+  readonly resourceVersion: string
+  readonly occurrence: string
+  /** Undefined when the object could not be read (logged once, at ingest; never shipped). */
+  readonly view: EventView | undefined
+  readonly problem?: KubeError | undefined
+}
+
+/** The stripper: total, so that an unreadable Event still lets the cursor pass it. */
+export const ingestEvent = (o: KubeObject): IngestedEvent => {
+  const m = meta(o)
+  const resourceVersion = text(m.resourceVersion)
+  const decoded = stripEvent(o)
+  return Result.isSuccess(decoded)
+    ? { resourceVersion, occurrence: occurrenceKey(decoded.success), view: decoded.success }
+    : { resourceVersion, occurrence: `${text(m.uid)}@${resourceVersion}`, view: undefined, problem: decoded.failure }
+}
+
+/** Every Event of the cluster (minus the filtered types), through the shared watch layer. */
+export const eventsRequest = (fieldSelector: string | undefined): WatchRequest<IngestedEvent> => ({
+  name: "events",
+  resource: eventsResource,
+  fieldSelector,
+  strip: ingestEvent
+})
+
+export interface CollectorOptions {
+  /** The most Kubernetes events in one batch (`max_events_per_run`). */
+  readonly maxEventsPerRun: number
+  /** How long events wait to be bundled before they are shipped (`min_collection_interval`). */
+  readonly interval: Duration.Duration
+  /** `filtered_event_types` as a field selector. */
+  readonly fieldSelector: string | undefined
+  readonly mode: TransformMode
+  /** Events held before the watch is paused (memory bound while Datadog is unreachable). */
+  readonly maxQueued: number
+  /** Delays between attempts to ship an event or write the token. */
+  readonly retry: Schedule.Schedule<unknown, unknown>
+}
+
+// --- telemetry (contract §3.4 names) -------------------------------------------------------------
+
+const kubeEvents = Metric.counter("kubernetes_apiserver_kube_events", {
+  description: "Kubernetes events collected, by kind, component, type, reason and source"
+})
+const emittedEvents = Metric.counter("kubernetes_apiserver_emitted_events", {
+  description: "Datadog events accepted by Datadog, by kind, type, source and whether bundled"
+})
+const rejectedEvents = Metric.counter("kubernetes_apiserver_rejected_events", {
+  description: "Datadog events that Datadog refused as malformed (400-class) and were not retried"
+})
+const queuedEvents = Metric.gauge("kubernetes_apiserver_events_queued", {
+  description: "Kubernetes events collected and not yet accepted by Datadog"
+})
+const tokenAt = Metric.gauge("kubernetes_apiserver_event_token_timestamp_seconds", {
+  description: "When the event token was last written, in seconds since the epoch"
+})
+
+// --- one leadership term --------------------------------------------------------------------------
+
+/**
+ * Collects from the stored token until interrupted (leadership lost, or shutdown). Fails only
+ * when the token cannot be read; the caller restarts it.
+ */
+export const collectEvents = (
+  options: CollectorOptions
+): Effect.Effect<never, KubeError, Watches | TokenStore | DatadogClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const watches = yield* Watches
+    const tokens = yield* TokenStore
+    const datadog = yield* DatadogClient
+    const token = yield* tokens.read
+    yield* Effect.logInfo("collecting Kubernetes events").pipe(
+      Effect.annotateLogs({ resumeFrom: token.resourceVersion || "(list)", maxEventsPerRun: options.maxEventsPerRun })
+    )
+    const seen = makeDedupe()
+    // The time of the event being ingested, for the dedupe window (the pipeline is plain code).
+    let clock = yield* Clock.currentTimeMillis
+    // Occurrences Datadog accepted above the cursor (a batch in progress), with their versions:
+    // saved with the token after every Datadog event, so a successor skips them.
+    const shippedAbove = new Map<string, string>()
+    for (const entry of token.shipped) {
+      const [resourceVersion = "", occurrence = ""] = entry.split(shippedSeparator, 2)
+      shippedAbove.set(occurrence, resourceVersion)
+      seen.add(occurrence, clock)
+    }
+    const pipeline = makePipeline<IngestedEvent>({
+      cursor: token.resourceVersion,
+      resourceVersionOf: (e) => e.resourceVersion,
+      occurrenceOf: (e) => e.occurrence,
+      compare: compareResourceVersions,
+      remember: (occurrence) => seen.add(occurrence, clock)
+    })
+    // "A full batch is queued" and "the queue has room again": signals, not data.
+    const full = yield* Queue.sliding<void>(1)
+    const room = yield* Queue.sliding<void>(1)
+    let saved: EventToken = token
+    let listedAt = token.timestamp
+
+    const ingest = (event: Parameters<typeof pipeline.ingest>[0]) =>
+      Effect.gen(function* () {
+        while (pipeline.queued() >= options.maxQueued) yield* Queue.take(room)
+        clock = yield* Clock.currentTimeMillis
+        if (event._tag === "InitDone") listedAt = new Date(clock)
+        const added = pipeline.ingest(event)
+        if (event._tag === "Apply" && added > 0 && event.object.view === undefined) yield* logUnreadable(event.object)
+        if (event._tag === "InitDone" && added > 0) {
+          yield* Effect.logInfo("events listed").pipe(Effect.annotateLogs({ new: added }))
+        }
+        yield* Metric.update(queuedEvents, pipeline.queued())
+        if (pipeline.queued() >= options.maxEventsPerRun) yield* Queue.offer(full, undefined)
+      })
+
+    /** Writes the cursor and what is accepted above it; retried before anything more is sent. */
+    const save = Effect.gen(function* () {
+      const cursor = pipeline.cursor()
+      for (const [occurrence, resourceVersion] of shippedAbove) {
+        if (compareResourceVersions(resourceVersion, cursor) <= 0) shippedAbove.delete(occurrence)
+      }
+      const shipped = [...shippedAbove].map(([occurrence, rv]) => `${rv}${shippedSeparator}${occurrence}`)
+      if (cursor === saved.resourceVersion && shipped.join("\n") === saved.shipped.join("\n")) return
+      const next: EventToken = { resourceVersion: cursor, timestamp: listedAt, shipped }
+      yield* tokens.write(next).pipe(
+        Effect.tapError((e) =>
+          Effect.logWarning("could not write the event token, retrying before shipping more").pipe(
+            Effect.annotateLogs({ reason: e.reason, error: e.message })
+          )
+        ),
+        Effect.retry(options.retry)
+      )
+      saved = next
+      yield* Metric.update(tokenAt, (yield* Clock.currentTimeMillis) / 1000)
+    })
+
+    /** Ships the next batch, saving progress after each Datadog event; false when nothing was queued. */
+    const flushOnce = Effect.gen(function* () {
+      const batch = pipeline.take(options.maxEventsPerRun)
+      yield* Queue.offer(room, undefined)
+      if (batch === undefined) return false
+      const views = batch.items.flatMap((e) => (e.view === undefined ? [] : [e.view]))
+      const { emitted, received, oversized } = transformEvents(views, options.mode)
+      for (const labels of received) yield* Metric.update(Metric.withAttributes(kubeEvents, labels), 1)
+      for (const v of oversized) yield* logOversized(v)
+      for (const [i, e] of emitted.entries()) {
+        yield* shipOne(datadog.submitEvent, e, options.retry)
+        for (const member of e.members) shippedAbove.set(occurrenceKey(member), member.resourceVersion)
+        if (i < emitted.length - 1) yield* save
+      }
+      pipeline.accepted(batch)
+      yield* Metric.update(queuedEvents, pipeline.queued())
+      yield* save
+      return true
+    })
+
+    const flusher = Effect.gen(function* () {
+      for (;;) {
+        if (pipeline.queued() < options.maxEventsPerRun) {
+          yield* Effect.raceFirst(Queue.take(full), Effect.sleep(options.interval))
+        }
+        while ((yield* flushOnce) && pipeline.queued() >= options.maxEventsPerRun) {}
+      }
+    })
+
+    yield* Effect.forkScoped(flusher)
+    return yield* watches
+      .watch(eventsRequest(options.fieldSelector), { resumeFrom: token.resourceVersion || undefined })
+      .pipe(Stream.runForEach(ingest), Effect.andThen(Effect.die("the event watch ended")), Effect.scoped)
+  })
+
+/** Between a version and an occurrence in the token's list of accepted occurrences. */
+const shippedSeparator = "|"
+
+const logUnreadable = (e: IngestedEvent) =>
+  Effect.logWarning("skipping an unreadable Event").pipe(
+    Effect.annotateLogs({ resourceVersion: e.resourceVersion, error: e.problem?.message ?? "" })
+  )
+
+const logOversized = (v: EventView) =>
+  Effect.logWarning("dropping an event whose message alone passes Datadog's text limit").pipe(
+    Effect.annotateLogs({ event: `${v.namespace}/${v.name}`, reason: v.reason, bytes: v.message.length })
+  )
+
+/**
+ * One Datadog event, retried until Datadog takes it: throttling, outages, timeouts, a rejected
+ * key and unreadable answers are waited out (the events stay queued); an event Datadog refuses
+ * as malformed is logged with its title and dropped, since no retry can make it pass.
+ */
+const shipOne = (
+  submit: (event: EventCreateRequest) => Effect.Effect<string, DatadogApiError>,
+  emitted: Emitted,
+  retry: Schedule.Schedule<unknown, unknown>
+) =>
+  submit(emitted.event).pipe(
+    Effect.tapError((e) =>
+      Effect.logWarning("Datadog did not take an event, retrying").pipe(
+        Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+      )
+    ),
+    Effect.retry({
+      schedule: retry,
+      while: (e: DatadogApiError) => isRetryable(e) || isKeyRejected(e) || e.reason === "Decode"
+    }),
+    Effect.matchEffect({
+      onSuccess: () => Metric.update(Metric.withAttributes(emittedEvents, emitted.labels), 1),
+      onFailure: (e) =>
+        Effect.andThen(
+          Effect.logError("Datadog refused an event as malformed; it is dropped").pipe(
+            Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+          ),
+          Metric.update(rejectedEvents, 1)
+        )
+    })
+  )
+
+// --- the feature ----------------------------------------------------------------------------------
+
+/**
+ * Event collection when `collect_events` (default `DD_COLLECT_KUBERNETES_EVENTS`) is on, run under
+ * the leader lease: each leadership term resumes from the token.
+ */
+export const EventCollectorLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* ClusterAgentConfig
+    const instance = yield* ApiserverCheckConfig
+    if (!instance.collectEvents) return
+    const lease = yield* LeaderLease
+    if (!config.leaderElection) {
+      yield* Effect.logWarning(
+        "event collection runs with leader election off: this replica acts as the leader; run one replica or set DD_LEADER_ELECTION=true"
+      )
+    }
+    const options: CollectorOptions = {
+      maxEventsPerRun: instance.maxEventsPerRun,
+      interval: instance.minCollectionInterval,
+      fieldSelector: eventFieldSelector(instance.filteredEventTypes),
+      mode: {
+        unbundle: instance.unbundleEvents,
+        bundleUnspecified: instance.bundleUnspecifiedEvents,
+        collectedEventTypes: instance.collectedEventTypes,
+        filteringEnabled: instance.filteringEnabled,
+        clusterName: config.clusterName,
+        defaultHost: config.effectiveHostname,
+        instanceTags: instance.tags
+      },
+      maxQueued: Math.max(10_000, 10 * instance.maxEventsPerRun),
+      retry: reconnectBackoff
+    }
+    yield* Effect.forkScoped(lease.whileLeader("event collection", collectEvents(options)))
+  })
+)
