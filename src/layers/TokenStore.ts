@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ClusterAgentConfig } from "./Config.ts"
 import { KubeClient, type KubeClientShape, KubeError } from "./KubeClient.ts"
+import { compareResourceVersions, isResourceVersion } from "./kube/resourceVersion.ts"
 import type { ConfigMap } from "./kube/types.ts"
 
 export const tokenKey = "event.tokenKey"
@@ -53,16 +54,6 @@ export interface TokenStoreShape {
 }
 
 // --- pure ----------------------------------------------------------------------------------------
-
-/** A resourceVersion as the API server writes them: decimal digits. */
-export const isResourceVersion = (value: string): boolean => /^\d+$/.test(value)
-
-/** Orders resourceVersions numerically (any length); "" and garbled values come first. */
-export const compareResourceVersions = (a: string, b: string): number => {
-  const x = isResourceVersion(a) ? BigInt(a) : -1n
-  const y = isResourceVersion(b) ? BigInt(b) : -1n
-  return x < y ? -1 : x > y ? 1 : 0
-}
 
 /** RFC 3339 at second precision in UTC, as Go's `time.RFC3339` writes it: 2024-05-01T12:00:00Z. */
 export const formatTokenTimestamp = (date: Date): string => date.toISOString().replace(/\.\d+Z$/, "Z")

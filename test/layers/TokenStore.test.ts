@@ -10,7 +10,6 @@ import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { KubeClient, type KubeClientShape, KubeError, type KubeErrorReason } from "../../src/layers/KubeClient.ts"
 import type { ConfigMap } from "../../src/layers/kube/types.ts"
 import {
-  compareResourceVersions,
   decodeToken,
   formatTokenTimestamp,
   maxWriteAttempts,
@@ -69,21 +68,6 @@ describe("token timestamps", () => {
     expect(formatTokenTimestamp(at("2024-05-01T12:00:00.987Z"))).toBe("2024-05-01T12:00:00Z")
     const back = parseTokenTimestamp(formatTokenTimestamp(now))
     expect(back).toEqual({ date: now, format: "RFC 3339" })
-  })
-})
-
-describe("compareResourceVersions", () => {
-  it.each([
-    ["9", "10", -1],
-    ["10", "9", 1],
-    ["007", "7", 0],
-    // Beyond 2^53: compared exactly.
-    ["9007199254740993", "9007199254740992", 1],
-    ["", "0", -1],
-    ["garbled", "", 0],
-    ["1", "x", 1]
-  ])("%j vs %j", (a, b, expected) => {
-    expect(compareResourceVersions(a, b)).toBe(expected)
   })
 })
 
