@@ -14,11 +14,9 @@
 // and what is allowed; an unknown key is a warning (with the closest known key, for typos).
 import * as Duration from "effect/Duration"
 
-export interface CollectedEventType {
-  readonly kind?: string | undefined
-  readonly source?: string | undefined
-  readonly reasons: ReadonlyArray<string>
-}
+import type { CollectedEventType } from "../events/filters.ts"
+
+export type { CollectedEventType } from "../events/filters.ts"
 
 export interface ApiserverCheckInstance {
   /** Added to every service check and event of the check. */
