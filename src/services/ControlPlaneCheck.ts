@@ -13,9 +13,9 @@ import { ClusterAgentConfig } from "../layers/Config.ts"
 import { DatadogClient, type ServiceCheck, type ServiceCheckStatus } from "../layers/DatadogClient.ts"
 import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
 import type { ComponentStatus } from "../layers/kube/types.ts"
-import { LeaderLease } from "../layers/LeaderLease.ts"
 import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
 import type { ApiserverCheckInstance } from "./kubernetesApiserver/instance.ts"
+import { checkRunner } from "./kubernetesApiserver/runner.ts"
 
 export const controlPlaneCheckName = "kube_apiserver_controlplane.up"
 
@@ -150,10 +150,10 @@ export const controlPlaneCheckLoop: Effect.Effect<
   return yield* Effect.never
 })
 
-/** The check as a feature: runs on the leader only, every `min_collection_interval`. */
+/** The check as a feature: on the leader (see runner.ts), every `min_collection_interval`. */
 export const ControlPlaneCheckLive = Layer.effectDiscard(
   Effect.gen(function* () {
-    const lease = yield* LeaderLease
-    yield* Effect.forkScoped(lease.whileLeader("control-plane check", controlPlaneCheckLoop))
+    const run = yield* checkRunner
+    yield* Effect.forkScoped(run("control-plane check", controlPlaneCheckLoop))
   })
 )

@@ -34,7 +34,6 @@ import {
 import type { KubeError } from "../layers/kube/errors.ts"
 import { compareResourceVersions } from "../layers/kube/resourceVersion.ts"
 import type { KubeObject } from "../layers/kube/types.ts"
-import { LeaderLease } from "../layers/LeaderLease.ts"
 import { type EventToken, TokenStore } from "../layers/TokenStore.ts"
 import { reconnectBackoff } from "../lib/backoff.ts"
 import type { WatchRequest } from "../streams/request.ts"
@@ -46,6 +45,7 @@ import { eventFieldSelector } from "./events/filters.ts"
 import { type Emitted, type TransformMode, transformEvents } from "./events/transform.ts"
 import { type EventView, eventsResource, occurrenceKey, stripEvent } from "./events/view.ts"
 import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
+import { checkRunner } from "./kubernetesApiserver/runner.ts"
 
 /** One Event as the collector keeps it: its place in the API server's history, and its fields. */
 export interface IngestedEvent {
@@ -265,16 +265,16 @@ const shipOne = (
 // --- the feature ----------------------------------------------------------------------------------
 
 /**
- * Event collection when `collect_events` (default `DD_COLLECT_KUBERNETES_EVENTS`) is on, run under
- * the leader lease: each leadership term resumes from the token.
+ * Event collection when `collect_events` (default `DD_COLLECT_KUBERNETES_EVENTS`) is on, on the
+ * leader (see runner.ts): each leadership term resumes from the token.
  */
 export const EventCollectorLive = Layer.effectDiscard(
   Effect.gen(function* () {
     const config = yield* ClusterAgentConfig
     const instance = yield* ApiserverCheckConfig
     if (!instance.collectEvents) return
-    const lease = yield* LeaderLease
-    if (!config.leaderElection) {
+    const run = yield* checkRunner
+    if (!config.leaderElection && !instance.skipLeaderElection) {
       yield* Effect.logWarning(
         "event collection runs with leader election off: this replica acts as the leader; run one replica or set DD_LEADER_ELECTION=true"
       )
@@ -295,6 +295,6 @@ export const EventCollectorLive = Layer.effectDiscard(
       maxQueued: Math.max(10_000, 10 * instance.maxEventsPerRun),
       retry: reconnectBackoff
     }
-    yield* Effect.forkScoped(lease.whileLeader("event collection", collectEvents(options)))
+    yield* Effect.forkScoped(run("event collection", collectEvents(options)))
   })
 )
