@@ -1,0 +1,707 @@
+// The elector: on the test clock over an in-memory API server (objects with resourceVersions,
+// 409 on a stale write, switches that make requests fail or hang), and against the real
+// control plane with several electors in one process.
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Scope, Stream } from "effect"
+import { fakeKubeClient } from "../../dev/fakeKubeClient.ts"
+import { ClusterAgentConfig } from "../../src/layers/Config.ts"
+import { KubeClient, type KubeClientShape, KubeError } from "../../src/layers/KubeClient.ts"
+import type { ConfigMap, KubeObject, Lease, ResourceRef } from "../../src/layers/kube/types.ts"
+import {
+  LeaderLease,
+  type LeaderLeaseOptions,
+  type LeaderLeaseShape,
+  makeLeaderLease,
+  restartDelay
+} from "../../src/layers/LeaderLease.ts"
+import { decodeAnnotation, leaderAnnotation, recordFromLeaseSpec } from "../../src/layers/leader/record.ts"
+import { formatPrometheus } from "../../src/lib/prometheus.ts"
+import { Health } from "../../src/services/Health.ts"
+import { advance, captureLogs } from "../support/effectTest.ts"
+import { parsePrometheus } from "../support/prometheus.ts"
+
+// --- an in-memory API server for Leases and ConfigMaps ---------------------------------------
+
+type Kind = "leases" | "configmaps"
+
+interface Switches {
+  /** Every request fails with a Transport error. */
+  down: boolean
+  /** Writes fail (reads still answer). */
+  writesFail: boolean
+  /** Requests never answer. */
+  hang: boolean
+}
+
+interface Call {
+  readonly at: number
+  readonly verb: "GET" | "POST" | "PUT"
+  readonly kind: Kind
+  readonly by: string
+  readonly object?: KubeObject
+}
+
+const memoryServer = () => {
+  let rv = 100
+  const objects = new Map<string, KubeObject>()
+  const calls: Array<Call> = []
+  const key = (kind: Kind, ns: string, name: string) => `${kind}/${ns}/${name}`
+  const fail = (reason: KubeError["reason"], verb: string, detail: string, apiReason?: string) =>
+    new KubeError({ reason, verb, path: "/memory", detail, ...(apiReason === undefined ? {} : { apiReason }) })
+
+  /** A KubeClient for one replica, with its own failure switches. */
+  const client = (by: string) => {
+    const switches: Switches = { down: false, writesFail: false, hang: false }
+    const request = <A>(verb: Call["verb"], kind: Kind, serve: () => A | KubeError, object?: KubeObject) =>
+      Effect.gen(function* () {
+        calls.push({ at: yield* Clock.currentTimeMillis, verb, kind, by, ...(object ? { object } : {}) })
+        if (switches.hang) return yield* Effect.never
+        if (switches.down) return yield* fail("Transport", verb, "connect ECONNREFUSED")
+        if (switches.writesFail && verb !== "GET")
+          return yield* fail("ServerError", verb, "etcdserver: request timed out")
+        const answer = serve()
+        return answer instanceof KubeError ? yield* answer : answer
+      })
+    const ops = <T extends KubeObject>(kind: Kind) => ({
+      get: (ns: string, name: string) =>
+        request("GET", kind, () => {
+          const found = objects.get(key(kind, ns, name))
+          return found === undefined ? fail("NotFound", "GET", "not found", "NotFound") : (structuredClone(found) as T)
+        }),
+      create: (ns: string, object: T) =>
+        request(
+          "POST",
+          kind,
+          () => {
+            const k = key(kind, ns, object.metadata?.name ?? "")
+            if (objects.has(k)) return fail("Conflict", "POST", "already exists", "AlreadyExists")
+            const stored = { ...object, metadata: { ...object.metadata, namespace: ns, resourceVersion: String(++rv) } }
+            objects.set(k, stored)
+            return structuredClone(stored) as T
+          },
+          object
+        ),
+      replace: (ns: string, object: T) =>
+        request(
+          "PUT",
+          kind,
+          () => {
+            const k = key(kind, ns, object.metadata?.name ?? "")
+            const current = objects.get(k)
+            if (current === undefined) return fail("NotFound", "PUT", "not found", "NotFound")
+            if (current.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
+              return fail("Conflict", "PUT", "the object has been modified", "Conflict")
+            }
+            const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++rv) } }
+            objects.set(k, stored)
+            return structuredClone(stored) as T
+          },
+          object
+        )
+    })
+    const leases = ops<Lease>("leases")
+    const configMaps = ops<ConfigMap>("configmaps")
+    const kube: KubeClientShape = fakeKubeClient({
+      getLease: leases.get,
+      createLease: leases.create,
+      replaceLease: leases.replace,
+      getConfigMap: configMaps.get,
+      createConfigMap: configMaps.create,
+      replaceConfigMap: configMaps.replace,
+      // Discovery asks for the lock's Lease: this server serves leases.
+      get: <T extends KubeObject>(resource: ResourceRef, name: string) =>
+        leases.get(resource.namespace ?? "", name) as unknown as Effect.Effect<T, KubeError>
+    })
+    return { kube, switches }
+  }
+
+  /** Puts an object in place, as another writer would. */
+  const put = (kind: Kind, ns: string, object: KubeObject) => {
+    objects.set(key(kind, ns, object.metadata?.name ?? ""), {
+      ...object,
+      metadata: { ...object.metadata, namespace: ns, resourceVersion: String(++rv) }
+    })
+  }
+  const lease = (ns = "ns", name = "lock") => objects.get(key("leases", ns, name)) as Lease | undefined
+  const leaseRecord = (ns = "ns", name = "lock") => recordFromLeaseSpec(lease(ns, name)?.spec).record
+  const configMap = (ns = "ns", name = "lock") => objects.get(key("configmaps", ns, name)) as ConfigMap | undefined
+  return { client, calls, put, lease, leaseRecord, configMap }
+}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+const options = (kube: KubeClientShape, extra: Partial<LeaderLeaseOptions> = {}): LeaderLeaseOptions => ({
+  kube,
+  identity: "dca-a",
+  namespace: "ns",
+  name: "lock",
+  lock: "Lease",
+  leaseDuration: "60 seconds",
+  releaseOnShutdown: true,
+  ...extra
+})
+
+/** An elector with its own metric registry (several run in one test). */
+const start = (opts: LeaderLeaseOptions) =>
+  Effect.gen(function* () {
+    const registry: Metric.MetricRegistry = new Map()
+    const lease = yield* makeLeaderLease(opts).pipe(Effect.provideService(Metric.MetricRegistry, registry))
+    yield* Effect.yieldNow
+    const metrics = () =>
+      parsePrometheus(formatPrometheus(Metric.snapshotUnsafe(Context.make(Metric.MetricRegistry, registry))))
+    return { lease, metrics }
+  })
+
+/** Records every change of `leadership`, with its test-clock time. */
+const recordLeadership = (lease: LeaderLeaseShape) =>
+  Effect.gen(function* () {
+    const changes: Array<{ at: number; leading: boolean }> = []
+    yield* Effect.forkChild(
+      Stream.runForEach(lease.leadership, (leading) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          changes.push({ at, leading })
+        })
+      )
+    )
+    yield* Effect.yieldNow
+    return changes
+  })
+
+/** Leader work that runs until interrupted, taking `stopMillis` to stop; records when. */
+const trackedWork = (stopMillis = 0) => {
+  const log: Array<{ event: "started" | "stopping" | "stopped"; at: number }> = []
+  const note = (event: "started" | "stopping" | "stopped") =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => log.push({ event, at })))
+  const work = Effect.acquireRelease(note("started"), () =>
+    note("stopping").pipe(Effect.andThen(Effect.sleep(Duration.millis(stopMillis))), Effect.andThen(note("stopped")))
+  ).pipe(Effect.andThen(Effect.never))
+  return { work, log }
+}
+
+const samples = (metrics: ReturnType<typeof parsePrometheus>, name: string) =>
+  metrics.samples.filter((s) => s.name === name)
+
+// --- unit tests on the test clock -------------------------------------------------------------
+
+describe("LeaderLease (in-memory API server, test clock)", () => {
+  it.effect("acquires a free lock at once, then renews every retry period without reading", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const server = memoryServer()
+      const { kube } = server.client("dca-a")
+      const { lease } = yield* start(options(kube))
+      yield* advance("1 second")
+      expect(yield* lease.isLeader).toBe(true)
+      expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-a", leaseDurationSeconds: 60, transitions: 0 })
+      const acquired = server.leaseRecord().acquireTime
+      expect(server.calls.map((c) => c.verb)).toEqual(["GET", "POST"])
+
+      yield* advance("61 seconds")
+      const renewals = server.calls.slice(2)
+      expect(renewals.map((c) => c.verb)).toEqual(["PUT", "PUT", "PUT", "PUT"])
+      expect(renewals.map((c) => c.at)).toEqual([15_000, 30_000, 45_000, 60_000])
+      expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-a", transitions: 0, acquireTime: acquired })
+      expect(server.leaseRecord().renewTime).toEqual(new Date(60_000))
+      expect(server.lease()?.spec?.renewTime).toBe("1970-01-01T00:01:00.000000Z")
+
+      const status = yield* lease.status
+      expect(status).toEqual({
+        state: "Running",
+        leaderName: "dca-a",
+        acquiredTime: new Date(0),
+        renewedTime: new Date(60_000),
+        transitions: 0,
+        error: undefined
+      })
+      const became = logs.lines.filter((l) => l.message === "became leader")
+      expect(became).toHaveLength(1)
+      expect(became[0]?.annotations).toMatchObject({
+        identity: "dca-a",
+        lock: "Lease ns/lock",
+        lockName: "ns/lock",
+        lockChoice: "Lease"
+      })
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("a follower waits a full lease duration of an unchanged foreign record, then takes over", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const server = memoryServer()
+      server.put("leases", "ns", {
+        metadata: { name: "lock" },
+        spec: { holderIdentity: "old-pod", leaseDurationSeconds: 60, leaseTransitions: 7 }
+      })
+      const { lease } = yield* start(options(server.client("dca-a").kube))
+      const changes = yield* recordLeadership(lease)
+      yield* advance("59 seconds")
+      expect(yield* lease.isLeader).toBe(false)
+      expect(yield* lease.status).toMatchObject({ state: "Running", leaderName: "old-pod", transitions: 7 })
+      expect(logs.lines.some((l) => l.message === "new leader observed: old-pod")).toBe(true)
+      expect(server.calls.every((c) => c.verb === "GET")).toBe(true)
+
+      // The first attempt after 60 s of local observation takes it (jittered: within 2.2 retry periods).
+      yield* advance("35 seconds")
+      const won = changes.find((c) => c.leading)
+      expect(won?.at).toBeGreaterThanOrEqual(60_000)
+      expect(won?.at).toBeLessThanOrEqual(60_000 + 33_000)
+      expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-a", transitions: 8 })
+      // Acquire attempts were jittered retry periods apart: 15-33 s.
+      const gets = server.calls.filter((c) => c.verb === "GET").map((c) => c.at)
+      for (const [i, at] of gets.slice(1).entries()) {
+        expect(at - (gets[i] ?? 0)).toBeGreaterThanOrEqual(15_000)
+        expect(at - (gets[i] ?? 0)).toBeLessThanOrEqual(33_000)
+      }
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect(
+    "failed renewals end leadership: the work is interrupted and has finished before the renew deadline",
+    () => {
+      const logs = captureLogs()
+      return Effect.gen(function* () {
+        const server = memoryServer()
+        const a = server.client("dca-a")
+        const { lease } = yield* start(options(a.kube))
+        const changes = yield* recordLeadership(lease)
+        const { work, log } = trackedWork(2000)
+        yield* Effect.forkChild(lease.whileLeader("events", work))
+        yield* advance("20 seconds")
+        expect(log.map((e) => e.event)).toEqual(["started"])
+        const lastRenewal = Math.max(...server.calls.filter((c) => c.verb === "PUT").map((c) => c.at))
+        expect(lastRenewal).toBe(15_000)
+
+        a.switches.writesFail = true
+        yield* advance("30 seconds")
+        // Retries came every 3.75 s after the first failure (each a direct PUT, then a read and
+        // a PUT), and none succeeded.
+        const retries = server.calls.filter((c) => c.at > lastRenewal).map((c) => `${c.at} ${c.verb}`)
+        expect(retries.slice(0, 6)).toEqual([
+          "30000 PUT",
+          "30000 GET",
+          "30000 PUT",
+          "33750 PUT",
+          "33750 GET",
+          "33750 PUT"
+        ])
+        expect(new Set(server.calls.filter((c) => c.at > lastRenewal).map((c) => c.at))).toEqual(
+          new Set([30_000, 33_750, 37_500, 41_250])
+        )
+        const deadline = lastRenewal + 30_000
+        const lost = changes.find((c) => !c.leading && c.at > 0)
+        expect(lost?.at).toBe(deadline - 3750)
+        expect(log).toEqual([
+          { event: "started", at: 0 },
+          { event: "stopping", at: deadline - 3750 },
+          { event: "stopped", at: deadline - 1750 }
+        ])
+        expect(yield* lease.isLeader).toBe(false)
+        const stopped = logs.lines.find((l) => l.message === "stopped leading")
+        expect(stopped?.annotations.reason).toBe("no renewal succeeded within the renew deadline")
+        expect(yield* lease.status).toMatchObject({
+          state: "Failing",
+          error: "PUT /memory: ServerError: etcdserver: request timed out"
+        })
+        expect(logs.lines.some((l) => l.level === "Warn" && l.message.includes("did not stop"))).toBe(false)
+      }).pipe(Effect.provide(logs.layer))
+    }
+  )
+
+  it.effect("a hung request does not delay the stop; the next term restarts the work", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      const a = server.client("dca-a")
+      const { lease } = yield* start(options(a.kube))
+      const { work, log } = trackedWork()
+      yield* Effect.forkChild(lease.whileLeader("events", work))
+      yield* advance("1 second")
+      a.switches.hang = true
+      yield* advance("40 seconds")
+      // Last renewal at 0 (the create): work stopped at 30 - 3.75 s.
+      expect(log.filter((e) => e.event === "stopping").map((e) => e.at)).toEqual([26_250])
+      expect(yield* lease.isLeader).toBe(false)
+      expect((yield* lease.status).error).toBe("no answer within 7500 ms")
+
+      // The API server answers again: our own record is still there, so we renew it and lead again.
+      a.switches.hang = false
+      yield* advance("40 seconds")
+      expect(yield* lease.isLeader).toBe(true)
+      expect(log.filter((e) => e.event === "started")).toHaveLength(2)
+      expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-a", transitions: 0 })
+      expect((yield* lease.status).state).toBe("Running")
+    })
+  )
+
+  it.effect(
+    "two electors: one leads; when it cannot reach the API server the other takes over after its work stopped",
+    () =>
+      Effect.gen(function* () {
+        const server = memoryServer()
+        const a = server.client("dca-a")
+        const b = server.client("dca-b")
+        const leaderA = yield* start(options(a.kube))
+        yield* advance("1 second")
+        const leaderB = yield* start(options(b.kube, { identity: "dca-b" }))
+        const changesB = yield* recordLeadership(leaderB.lease)
+        const workA = trackedWork(1000)
+        const workB = trackedWork()
+        yield* Effect.forkChild(leaderA.lease.whileLeader("w", workA.work))
+        yield* Effect.forkChild(leaderB.lease.whileLeader("w", workB.work))
+        yield* advance("100 seconds")
+        expect(yield* leaderA.lease.isLeader).toBe(true)
+        expect(yield* leaderB.lease.isLeader).toBe(false)
+        expect(yield* leaderB.lease.status).toMatchObject({ leaderName: "dca-a", state: "Running" })
+        expect(workB.log).toEqual([])
+
+        a.switches.down = true
+        const lastWriteA = Math.max(
+          ...server.calls.filter((c) => c.by === "dca-a" && c.verb === "PUT").map((c) => c.at)
+        )
+        yield* advance("120 seconds")
+        expect(yield* leaderA.lease.isLeader).toBe(false)
+        expect(yield* leaderB.lease.isLeader).toBe(true)
+        expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-b", transitions: 1 })
+        const tookOver = changesB.find((c) => c.leading)?.at ?? Number.NaN
+        const stoppedA = workA.log.find((e) => e.event === "stopped")?.at ?? Number.NaN
+        // A's work was over before B's began, and B waited a lease duration since A's last write.
+        expect(stoppedA).toBeLessThan(lastWriteA + 30_000)
+        expect(stoppedA).toBeLessThan(tookOver)
+        expect(tookOver).toBeGreaterThanOrEqual(lastWriteA + 60_000)
+        expect(workB.log[0]).toEqual({ event: "started", at: tookOver })
+
+        // A comes back as a follower and sees the new leader.
+        a.switches.down = false
+        yield* advance("40 seconds")
+        expect(yield* leaderA.lease.isLeader).toBe(false)
+        expect(yield* leaderA.lease.status).toMatchObject({ state: "Running", leaderName: "dca-b", transitions: 1 })
+      })
+  )
+
+  it.effect("steps down at once when the lock shows another holder, without waiting for the deadline", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      const { lease } = yield* start(options(server.client("dca-a").kube))
+      const changes = yield* recordLeadership(lease)
+      yield* advance("20 seconds")
+      // Someone else writes the lock (a takeover we could not see coming).
+      server.put("leases", "ns", {
+        metadata: { name: "lock" },
+        spec: { holderIdentity: "intruder", leaseDurationSeconds: 60 }
+      })
+      yield* advance("11 seconds")
+      const lost = changes.filter((c) => !c.leading && c.at > 0)
+      // The renewal at 30 s hit a 409, read the lock and stopped then.
+      expect(lost.map((c) => c.at)).toEqual([30_000])
+      expect(yield* lease.status).toMatchObject({ leaderName: "intruder", state: "Running" })
+    })
+  )
+
+  it.effect("restarts work that fails or ends while leading, after a growing backoff, and logs its name", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const server = memoryServer()
+      const { lease } = yield* start(options(server.client("dca-a").kube))
+      const runs: Array<number> = []
+      let n = 0
+      const work = Effect.gen(function* () {
+        runs.push(yield* Clock.currentTimeMillis)
+        n++
+        if (n % 2 === 0) return "ended"
+        return yield* Effect.fail("boom")
+      })
+      yield* Effect.forkChild(lease.whileLeader("token refresh", work))
+      yield* advance("20 seconds")
+      expect(runs).toEqual([0, 1000, 3000, 7000, 15_000])
+      expect([1, 2, 3, 4, 5, 6, 7].map(restartDelay)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000])
+      const warnings = logs.lines.filter((l) => l.level === "Warn")
+      expect(warnings[0]).toMatchObject({ annotations: { work: "token refresh", restartInMillis: 1000 } })
+      expect(warnings[0]?.message).toContain("leader work failed; restarting it")
+      expect(warnings[1]?.message).toBe("leader work ended while leading; restarting it")
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("interrupting whileLeader stops the work and waits for it", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      const { lease } = yield* start(options(server.client("dca-a").kube))
+      const { work, log } = trackedWork(500)
+      const fiber = yield* Effect.forkChild(lease.whileLeader("w", work))
+      yield* advance("1 second")
+      expect(log.map((e) => e.event)).toEqual(["started"])
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* advance("400 millis")
+      expect(interrupting.pollUnsafe()).toBeUndefined()
+      yield* advance("200 millis")
+      expect(interrupting.pollUnsafe()).toBeDefined()
+      expect(log.map((e) => e.event)).toEqual(["started", "stopping", "stopped"])
+      // Still the leader: only the work stopped.
+      expect(yield* lease.isLeader).toBe(true)
+    })
+  )
+
+  it.effect(
+    "release on shutdown: leader work ends first, then the released record, and another replica takes over at once",
+    () =>
+      Effect.gen(function* () {
+        const server = memoryServer()
+        const a = server.client("dca-a")
+        const scope = yield* Scope.make()
+        const leaderA = yield* start(options(a.kube)).pipe(Scope.provide(scope))
+        yield* advance("1 second")
+        const leaderB = yield* start(options(server.client("dca-b").kube, { identity: "dca-b" }))
+        const changesB = yield* recordLeadership(leaderB.lease)
+        const workA = trackedWork(2000)
+        // Forked outside the elector's scope: the elector's own shutdown must stop it.
+        yield* Effect.forkChild(leaderA.lease.whileLeader("w", workA.work))
+        yield* advance("40 seconds")
+        expect(yield* leaderA.lease.isLeader).toBe(true)
+
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        const closedAt = yield* Clock.currentTimeMillis
+        yield* advance("3 seconds")
+        expect(closing.pollUnsafe()).toBeDefined()
+        const stopped = workA.log.find((e) => e.event === "stopped")?.at
+        expect(stopped).toBe(closedAt + 2000)
+        const release = server.calls.filter((c) => c.by === "dca-a" && c.verb === "PUT").at(-1)
+        expect(release?.at).toBe(stopped)
+        expect(recordFromLeaseSpec((release?.object as Lease | undefined)?.spec).record).toEqual({
+          holderIdentity: "",
+          leaseDurationSeconds: 1,
+          acquireTime: new Date(closedAt + 2000),
+          renewTime: new Date(closedAt + 2000),
+          transitions: 0
+        })
+        // B takes it at its next attempt, not after a lease duration.
+        yield* advance("34 seconds")
+        const won = changesB.find((c) => c.leading)?.at ?? Number.NaN
+        expect(won - (stopped ?? 0)).toBeLessThanOrEqual(33_000)
+        expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-b", transitions: 1 })
+      })
+  )
+
+  it.effect("without release on shutdown the lock is left to expire", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      const scope = yield* Scope.make()
+      const { lease } = yield* start(options(server.client("dca-a").kube, { releaseOnShutdown: false })).pipe(
+        Scope.provide(scope)
+      )
+      yield* advance("1 second")
+      expect(yield* lease.isLeader).toBe(true)
+      yield* Scope.close(scope, Exit.void)
+      expect(server.leaseRecord().holderIdentity).toBe("dca-a")
+      expect(server.calls.filter((c) => c.verb === "PUT")).toEqual([])
+    })
+  )
+
+  it.effect(
+    "readiness: unhealthy until the lock answers, healthy for a leader and a follower, unhealthy when stuck",
+    () =>
+      Effect.gen(function* () {
+        const server = memoryServer()
+        const health = yield* Health.make
+        const ready = Effect.map(health.report("ready"), (r) =>
+          r.Healthy.includes("leader-election")
+            ? "healthy"
+            : r.Unhealthy.includes("leader-election")
+              ? "unhealthy"
+              : "absent"
+        )
+        const a = server.client("dca-a")
+        a.switches.down = true
+        yield* start(options(a.kube, { health }))
+        expect(yield* ready).toBe("unhealthy")
+        a.switches.down = false
+        yield* advance("34 seconds")
+        expect(yield* ready).toBe("healthy")
+
+        const b = server.client("dca-b")
+        const healthB = yield* Health.make
+        const follower = yield* start(options(b.kube, { identity: "dca-b", health: healthB }))
+        yield* advance("100 seconds")
+        expect(yield* follower.lease.isLeader).toBe(false)
+        expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
+
+        // The follower cannot read the lock: unhealthy once a lease duration plus a retry period passed.
+        b.switches.down = true
+        const lastContact = Math.max(...server.calls.filter((c) => c.by === "dca-b").map((c) => c.at))
+        yield* advance(Duration.millis(lastContact + 75_000 - (yield* Clock.currentTimeMillis)))
+        expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
+        yield* advance("2 seconds")
+        expect((yield* healthB.report("ready")).Unhealthy).toEqual(["leader-election"])
+        expect((yield* follower.lease.status).state).toBe("Failing")
+        b.switches.down = false
+        yield* advance("34 seconds")
+        expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
+      })
+  )
+
+  it.effect("metrics: only the current is_leader series, transitions, and the age of the last renewal", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      const a = server.client("dca-a")
+      a.switches.down = true
+      const { lease, metrics } = yield* start(options(a.kube))
+      yield* advance("1 second")
+      const isLeader = () =>
+        samples(metrics(), "leader_election_is_leader").map((s) => [s.labels.is_leader, s.labels.join_leader, s.value])
+      expect(isLeader()).toEqual([])
+
+      a.switches.down = false
+      yield* advance("34 seconds")
+      expect(yield* lease.isLeader).toBe(true)
+      expect(isLeader()).toEqual([["true", "true", 1]])
+      expect(samples(metrics(), "leader_election_transitions_total").map((s) => s.value)).toEqual([1])
+      expect(metrics().types.get("leader_election_transitions_total")).toBe("counter")
+      const renewedAt = Math.max(...server.calls.filter((c) => c.verb !== "GET").map((c) => c.at))
+      const age = samples(metrics(), "leader_election_seconds_since_last_renewal")[0]?.value ?? Number.NaN
+      const now = yield* Clock.currentTimeMillis
+      expect(age).toBeGreaterThanOrEqual((now - renewedAt) / 1000 - 1)
+      expect(age).toBeLessThanOrEqual((now - renewedAt) / 1000)
+
+      // A follower shows is_leader="false" once it has seen the lock.
+      const follower = yield* start(options(server.client("dca-b").kube, { identity: "dca-b" }))
+      yield* advance("1 second")
+      expect(
+        samples(follower.metrics(), "leader_election_is_leader").map((s) => [s.labels.is_leader, s.value])
+      ).toEqual([["false", 1]])
+      expect(samples(follower.metrics(), "leader_election_transitions_total").map((s) => s.value)).toEqual([0])
+
+      a.switches.writesFail = true
+      yield* advance("35 seconds")
+      expect(yield* lease.isLeader).toBe(false)
+      expect(isLeader()).toEqual([["false", "true", 1]])
+      expect(samples(metrics(), "leader_election_seconds_since_last_renewal")[0]?.value).toBe(0)
+
+      a.switches.writesFail = false
+      yield* advance("40 seconds")
+      expect(isLeader()).toEqual([["true", "true", 1]])
+      expect(samples(metrics(), "leader_election_transitions_total").map((s) => s.value)).toEqual([2])
+    })
+  )
+
+  it.effect(
+    "a garbled ConfigMap record: a warning naming the object and field, then a takeover after a lease duration",
+    () => {
+      const logs = captureLogs()
+      return Effect.gen(function* () {
+        const server = memoryServer()
+        server.put("configmaps", "ns", {
+          metadata: { name: "lock", annotations: { [leaderAnnotation]: '{"holderIdentity":"x","renewTime":"soon"}' } }
+        })
+        const { lease } = yield* start(options(server.client("dca-a").kube, { lock: "ConfigMap" }))
+        yield* advance("59 seconds")
+        expect(yield* lease.isLeader).toBe(false)
+        const warnings = logs.lines.filter((l) => l.level === "Warn")
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]?.annotations).toMatchObject({
+          lock: "ConfigMap ns/lock",
+          field: `metadata.annotations["${leaderAnnotation}"].renewTime`,
+          problem: 'expected an RFC 3339 time, got "soon"'
+        })
+        expect((yield* lease.status).leaderName).toBe("")
+        yield* advance("35 seconds")
+        expect(yield* lease.isLeader).toBe(true)
+        const text = server.configMap()?.metadata?.annotations?.[leaderAnnotation]
+        expect(decodeAnnotation(text)).toMatchObject({
+          record: { holderIdentity: "dca-a", transitions: 1 },
+          problems: []
+        })
+      }).pipe(Effect.provide(logs.layer))
+    }
+  )
+
+  it.effect("discovery picks the Lease when the server serves leases, the ConfigMap when it does not", () =>
+    Effect.gen(function* () {
+      const server = memoryServer()
+      yield* start(options(server.client("dca-a").kube, { lock: "Discover" }))
+      yield* advance("1 second")
+      expect(server.lease()?.spec?.holderIdentity).toBe("dca-a")
+
+      const old = memoryServer()
+      const noLeases = {
+        ...old.client("dca-a").kube,
+        get: <T>() =>
+          Effect.fail(
+            new KubeError({
+              reason: "NotFound",
+              verb: "GET",
+              path: "/apis/coordination.k8s.io/v1",
+              detail: "404 page not found"
+            })
+          ) as Effect.Effect<T, KubeError>
+      }
+      yield* start(options(noLeases, { lock: "Discover" }))
+      yield* advance("1 second")
+      expect(old.lease()).toBeUndefined()
+      expect(decodeAnnotation(old.configMap()?.metadata?.annotations?.[leaderAnnotation]).record.holderIdentity).toBe(
+        "dca-a"
+      )
+    })
+  )
+
+  it.effect("DD_LEADER_ELECTION=false: always leader, status Disabled, work runs, no API calls", () =>
+    Effect.gen(function* () {
+      const lease = yield* LeaderLease
+      expect(yield* lease.isLeader).toBe(true)
+      expect(yield* lease.status).toEqual({ state: "Disabled", leaderName: lease.identity, transitions: 0 })
+      expect(Option.getOrUndefined(yield* Stream.runHead(lease.leadership))).toBe(true)
+      const started = yield* Ref.make(0)
+      yield* Effect.forkChild(
+        lease.whileLeader(
+          "w",
+          Effect.andThen(
+            Ref.update(started, (n) => n + 1),
+            Effect.never
+          )
+        )
+      )
+      yield* advance("1 second")
+      expect(yield* Ref.get(started)).toBe(1)
+    }).pipe(
+      Effect.provide(
+        LeaderLease.layer.pipe(
+          Layer.provide(Health.layer),
+          // Any call on this client dies: the test fails if the elector talks to the API server.
+          Layer.provide(Layer.succeed(KubeClient, fakeKubeClient({}))),
+          Layer.provide(ClusterAgentConfig.fromEnv({ DD_LEADER_ELECTION: "false", DD_POD_NAME: "dca-0" }))
+        )
+      )
+    )
+  )
+
+  const layerServer = memoryServer()
+  it.effect("the layer reads its settings: lock name, namespace, kind, duration and identity", () =>
+    Effect.gen(function* () {
+      const server = layerServer
+      const lease = yield* LeaderLease
+      yield* advance("1 second")
+      expect(lease.identity).toBe("dca-7")
+      expect(yield* lease.isLeader).toBe(true)
+      const cm = server.configMap("datadog", "my-lock")
+      expect(decodeAnnotation(cm?.metadata?.annotations?.[leaderAnnotation]).record).toMatchObject({
+        holderIdentity: "dca-7",
+        leaseDurationSeconds: 20
+      })
+      const health = yield* Health
+      expect((yield* health.report("ready")).Healthy).toEqual(["leader-election"])
+    }).pipe(
+      Effect.provide(
+        LeaderLease.layer.pipe(
+          Layer.provideMerge(Health.layer),
+          Layer.provide(Layer.succeed(KubeClient, layerServer.client("dca-7").kube)),
+          Layer.provide(
+            ClusterAgentConfig.fromEnv({
+              DD_LEADER_ELECTION: "true",
+              DD_POD_NAME: "dca-7",
+              DD_KUBE_RESOURCES_NAMESPACE: "datadog",
+              DD_LEADER_LEASE_NAME: "my-lock",
+              DD_LEADER_LEASE_DURATION: "20",
+              DD_LEADER_ELECTION_DEFAULT_RESOURCE: "configmap"
+            })
+          )
+        )
+      )
+    )
+  )
+})
