@@ -14,6 +14,7 @@ import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/con
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
+import { clusterAvailable } from "../support/cluster.ts"
 import { waitFor } from "../support/waitFor.ts"
 
 const LEASE_SECONDS = 4
@@ -130,28 +131,6 @@ const noOverlap = () => {
   return terms
 }
 
-beforeAll(async () => {
-  plane = await startControlPlane({ watchCache: false })
-  datadog = await startFakeDatadog()
-  const kc = new KubeConfig()
-  kc.loadFromFile(plane.kubeconfigPath)
-  core = kc.makeApiClient(CoreV1Api)
-  coordination = kc.makeApiClient(CoordinationV1Api)
-  confd = mkdtempSync(join(tmpdir(), "dca-confd-"))
-  mkdirSync(join(confd, "kubernetes_apiserver.d"))
-  writeFileSync(
-    join(confd, "kubernetes_apiserver.d", "conf.yaml"),
-    ["init_config:", "instances:", "  - collect_events: true", "    min_collection_interval: 1", ""].join("\n")
-  )
-}, 180_000)
-
-afterAll(async () => {
-  for (const a of alive()) a.running.child.kill("SIGTERM")
-  await Promise.all(agents.map((a) => a.running.exited))
-  await datadog?.close()
-  await plane?.stop()
-}, 60_000)
-
 // --- event bookkeeping --------------------------------------------------------------------------
 
 const occurrencePattern = /\*\*Test\*\*: occurrence-(\d+)\n/g
@@ -223,7 +202,29 @@ const createEvents = async (from: number, to: number, onProgress?: (done: number
 const tokenData = async () =>
   (await core.readNamespacedConfigMap({ name: TOKEN, namespace: NAMESPACE }).catch(() => undefined))?.data ?? {}
 
-describe("leader election and event collection", () => {
+describe.runIf(clusterAvailable)("leader election and event collection", () => {
+  beforeAll(async () => {
+    plane = await startControlPlane({ watchCache: false })
+    datadog = await startFakeDatadog()
+    const kc = new KubeConfig()
+    kc.loadFromFile(plane.kubeconfigPath)
+    core = kc.makeApiClient(CoreV1Api)
+    coordination = kc.makeApiClient(CoordinationV1Api)
+    confd = mkdtempSync(join(tmpdir(), "dca-confd-"))
+    mkdirSync(join(confd, "kubernetes_apiserver.d"))
+    writeFileSync(
+      join(confd, "kubernetes_apiserver.d", "conf.yaml"),
+      ["init_config:", "instances:", "  - collect_events: true", "    min_collection_interval: 1", ""].join("\n")
+    )
+  }, 180_000)
+
+  afterAll(async () => {
+    for (const a of alive()) a.running.child.kill("SIGTERM")
+    await Promise.all(agents.map((a) => a.running.exited))
+    await datadog?.close()
+    await plane?.stop()
+  }, 60_000)
+
   it("kill -9 of the leader, ten times: another takes over within lease duration + retry period, never two at once", async () => {
     await replicas(3)
     let current = await leader("a first leader")
