@@ -205,6 +205,8 @@ export const collectEvents = (
     const flusher = Effect.gen(function* () {
       for (;;) {
         if (pipeline.queued() < options.maxEventsPerRun) {
+          // A "full" signal left from a batch the loop below already shipped is stale.
+          yield* Queue.clear(full)
           yield* Effect.raceFirst(Queue.take(full), Effect.sleep(options.interval))
         }
         while ((yield* flushOnce) && pipeline.queued() >= options.maxEventsPerRun) {}
@@ -230,6 +232,9 @@ const logOversized = (v: EventView) =>
     Effect.annotateLogs({ event: `${v.namespace}/${v.name}`, reason: v.reason, bytes: v.message.length })
   )
 
+/** Throttling, outages, timeouts, a rejected key (fixed by the user) and unreadable answers. */
+const worthRetrying = (e: DatadogApiError): boolean => isRetryable(e) || isKeyRejected(e) || e.reason === "Decode"
+
 /**
  * One Datadog event, retried until Datadog takes it: throttling, outages, timeouts, a rejected
  * key and unreadable answers are waited out (the events stay queued); an event Datadog refuses
@@ -246,19 +251,20 @@ const shipOne = (
         Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
       )
     ),
-    Effect.retry({
-      schedule: retry,
-      while: (e: DatadogApiError) => isRetryable(e) || isKeyRejected(e) || e.reason === "Decode"
-    }),
+    Effect.retry({ schedule: retry, while: worthRetrying }),
     Effect.matchEffect({
       onSuccess: () => Metric.update(Metric.withAttributes(emittedEvents, emitted.labels), 1),
       onFailure: (e) =>
-        Effect.andThen(
-          Effect.logError("Datadog refused an event as malformed; it is dropped").pipe(
-            Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
-          ),
-          Metric.update(rejectedEvents, 1)
-        )
+        worthRetrying(e)
+          ? Effect.logError("gave up sending an event to Datadog; it is dropped").pipe(
+              Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+            )
+          : Effect.andThen(
+              Effect.logError("Datadog refused an event as malformed; it is dropped").pipe(
+                Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+              ),
+              Metric.update(rejectedEvents, 1)
+            )
     })
   )
 
