@@ -139,10 +139,12 @@ export const lockChoiceOf = (setting: string): LockChoice => {
 }
 
 /**
- * Whether the API server serves `resource`, from a GET of one name: an answer, or a 404 with a
- * NotFound Status (the object is missing), means served; a 404 without a Status (the server's
- * plain "404 page not found" for an unknown path) means not served. Unlike a LIST or the
- * discovery documents, this needs no right beyond the `get` the lock needs anyway.
+ * Whether the API server serves `resource`, from a GET of one name: an answer, or the 404 of a
+ * missing object (its Status says `<resource> "<name>" not found`), means served; a 404 for
+ * the path itself (a Status "the server could not find the requested resource" for an unknown
+ * resource or version of a served group, a bare "404 page not found" for an unknown group)
+ * means not served. Unlike a LIST or the discovery documents, this needs no right beyond the
+ * `get` the lock needs anyway.
  */
 export const isServed = (
   kube: KubeClientShape,
@@ -153,7 +155,7 @@ export const isServed = (
     Effect.as(true),
     Effect.catchIf(
       (e) => e.reason === "NotFound",
-      (e) => Effect.succeed(e.apiReason !== undefined)
+      (e) => Effect.succeed(e.apiReason === "NotFound" && e.detail.includes(`${JSON.stringify(name)} not found`))
     )
   )
 

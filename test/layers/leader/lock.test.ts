@@ -5,6 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { fakeKubeClient } from "../../../dev/fakeKubeClient.ts"
 import { KubeError } from "../../../src/layers/KubeClient.ts"
+import * as Paths from "../../../src/layers/kube/paths.ts"
 import type { ConfigMap, Lease, ResourceRef } from "../../../src/layers/kube/types.ts"
 import {
   configMapLock,
@@ -24,15 +25,18 @@ const record: LeaderRecord = {
   transitions: 2
 }
 
-const notFound = (verb: string, apiReason?: string) =>
+// The API server's three 404s: a missing object, an unknown resource of a served group, an unknown group.
+const notFound = (verb: string, apiReason?: string, detail = 'leases.coordination.k8s.io "lock" not found') =>
   new KubeError({
     reason: "NotFound",
     verb,
     path: "/x",
     status: 404,
     ...(apiReason === undefined ? {} : { apiReason }),
-    detail: "not found"
+    detail
   })
+const unknownResource = () => notFound("GET", "NotFound", "the server could not find the requested resource")
+const unknownGroup = () => notFound("GET", undefined, "404 page not found")
 
 describe("Lease lock", () => {
   it("creates a coordination.k8s.io/v1 Lease with the record in its spec", () =>
@@ -221,12 +225,14 @@ describe("lock choice and discovery", () => {
       expect(yield* discoverLockKind(served(Effect.fail(notFound("GET", "NotFound"))).kube, "ns", "lock")).toBe("Lease")
     }))
 
-  it("the ConfigMap when the server has no such resource (a 404 without a Status)", () =>
+  it("the ConfigMap when the server has no such resource (a 404 for the path, not for the object)", () =>
     Effect.gen(function* () {
-      expect(yield* discoverLockKind(served(Effect.fail(notFound("GET"))).kube, "ns", "lock")).toBe("ConfigMap")
-      expect(
-        yield* isServed(served(Effect.fail(notFound("GET"))).kube, { group: "g", version: "v", resource: "r" }, "n")
-      ).toBe(false)
+      expect(yield* discoverLockKind(served(Effect.fail(unknownResource())).kube, "ns", "lock")).toBe("ConfigMap")
+      expect(yield* discoverLockKind(served(Effect.fail(unknownGroup())).kube, "ns", "lock")).toBe("ConfigMap")
+      // The missing object must be the one asked for.
+      expect(yield* isServed(served(Effect.fail(notFound("GET", "NotFound"))).kube, Paths.leases("ns"), "other")).toBe(
+        false
+      )
     }))
 
   it("fails on anything else, for the elector to retry", () =>
