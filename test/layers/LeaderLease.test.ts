@@ -14,9 +14,11 @@ import {
   makeLeaderLease,
   restartDelay
 } from "../../src/layers/LeaderLease.ts"
+import { isServed } from "../../src/layers/leader/lock.ts"
 import { decodeAnnotation, leaderAnnotation, recordFromLeaseSpec } from "../../src/layers/leader/record.ts"
 import { formatPrometheus } from "../../src/lib/prometheus.ts"
 import { Health } from "../../src/services/Health.ts"
+import { clusterAvailable, useCluster } from "../support/cluster.ts"
 import { advance, captureLogs } from "../support/effectTest.ts"
 import { parsePrometheus } from "../support/prometheus.ts"
 
@@ -66,7 +68,10 @@ const memoryServer = () => {
       get: (ns: string, name: string) =>
         request("GET", kind, () => {
           const found = objects.get(key(kind, ns, name))
-          return found === undefined ? fail("NotFound", "GET", "not found", "NotFound") : (structuredClone(found) as T)
+          // The API server's 404 of a missing object names it.
+          return found === undefined
+            ? fail("NotFound", "GET", `${kind} ${JSON.stringify(name)} not found`, "NotFound")
+            : (structuredClone(found) as T)
         }),
       create: (ns: string, object: T) =>
         request(
@@ -703,5 +708,302 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
         )
       )
     )
+  )
+})
+
+// --- against the real control plane ------------------------------------------------------------
+
+describe.runIf(clusterAvailable)("LeaderLease (real API server)", () => {
+  const cluster = useCluster()
+  // Real time: a short lease (deadline 2 s, retry 1 s, acquire attempts 1-2.2 s apart).
+  const leaseSeconds = 4
+  const retrySeconds = leaseSeconds / 4
+  const lockName = "datadog-leader-election"
+  // The longest a takeover can take once the holder stopped: its last record is seen within one
+  // jittered retry period, then a lease duration, then the next attempt (plus slack for load).
+  const takeoverBound = leaseSeconds + 2 * 2.2 * retrySeconds + 1
+
+  // The electors' logs are checked in the unit tests; here they would only fill the output.
+  const quiet = captureLogs().layer
+  const clientLayer = () =>
+    KubeClient.layer.pipe(
+      Layer.provide(ClusterAgentConfig.fromEnv({ DD_KUBERNETES_KUBECONFIG_PATH: cluster.kubeconfigPath }))
+    )
+
+  interface Replica {
+    readonly identity: string
+    readonly lease: LeaderLeaseShape
+    /** Closes the replica: stops its work, then releases the lock when made with releaseOnShutdown. */
+    readonly stop: Effect.Effect<void>
+  }
+
+  /** One replica: its own client (connections) and elector, in a scope of its own. */
+  const replica = (namespace: string, identity: string, extra: Partial<LeaderLeaseOptions> = {}) =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.build(clientLayer()).pipe(Scope.provide(scope))
+      const { lease } = yield* start({
+        ...options(Context.get(context, KubeClient), { identity, namespace, name: lockName }),
+        leaseDuration: Duration.seconds(leaseSeconds),
+        ...extra
+      }).pipe(Scope.provide(scope))
+      return { identity, lease, stop: Scope.close(scope, Exit.void) } satisfies Replica
+    })
+
+  /** Polls `check` every 20 ms until it gives a value, dying after `seconds`. */
+  const eventually = <A, E, R>(what: string, seconds: number, check: Effect.Effect<A | undefined, E, R>) =>
+    Effect.gen(function* () {
+      const deadline = Date.now() + seconds * 1000
+      for (;;) {
+        const value = yield* check
+        if (value !== undefined) return value
+        if (Date.now() > deadline)
+          return yield* Effect.die(new Error(`timed out after ${seconds} s waiting for ${what}`))
+        yield* Effect.sleep("20 millis")
+      }
+    })
+
+  const leadersOf = (replicas: ReadonlyArray<Replica>) =>
+    Effect.map(
+      Effect.forEach(replicas, (r) => Effect.map(r.lease.isLeader, (leading) => (leading ? r.identity : undefined))),
+      (ids) => ids.filter((id): id is string => id !== undefined)
+    )
+  const theLeader = (replicas: ReadonlyArray<Replica>) =>
+    Effect.map(leadersOf(replicas), (ids) => (ids.length === 1 ? ids[0] : undefined))
+
+  /** Samples every replica every 10 ms for the rest of the test; collects any instant with two leaders. */
+  const watchForTwoLeaders = (replicas: ReadonlyArray<Replica>) =>
+    Effect.gen(function* () {
+      const overlaps: Array<ReadonlyArray<string>> = []
+      const sample = Effect.map(
+        Effect.suspend(() => leadersOf(replicas)),
+        (ids) => void (ids.length > 1 && overlaps.push(ids))
+      )
+      yield* Effect.forkChild(Effect.forever(Effect.andThen(sample, Effect.sleep("10 millis"))))
+      return overlaps
+    })
+
+  const leaseRecord = (ns: string) =>
+    Effect.flatMap(KubeClient, (kube) =>
+      Effect.map(kube.getLease(ns, lockName), (lease) => recordFromLeaseSpec(lease.spec).record)
+    )
+  const configMapRecord = (ns: string) =>
+    Effect.flatMap(KubeClient, (kube) =>
+      Effect.map(kube.getConfigMap(ns, lockName), (cm) => {
+        const text = cm.metadata?.annotations?.[leaderAnnotation] ?? ""
+        return { text, ...decodeAnnotation(text) }
+      })
+    )
+  const millis = (date: Date | undefined) => date?.getTime() ?? Number.NaN
+
+  /** Removes `r` from the watched replicas, then stops it. */
+  const remove = (replicas: Array<Replica>, identity: string) =>
+    Effect.suspend(() => {
+      const r = replicas.find((x) => x.identity === identity) as Replica
+      replicas.splice(replicas.indexOf(r), 1)
+      return r.stop
+    })
+
+  it.live(
+    "three electors on a Lease: one leader; killed (no release), the next takes over only after a lease duration",
+    () =>
+      Effect.gen(function* () {
+        const ns = yield* Effect.promise(() => cluster.newNamespace("leader-kill"))
+        const replicas: Array<Replica> = []
+        const overlaps = yield* watchForTwoLeaders(replicas)
+        for (const id of ["dca-0", "dca-1", "dca-2"])
+          replicas.push(yield* replica(ns, id, { releaseOnShutdown: false }))
+
+        const first = yield* eventually("a leader", 10, theLeader(replicas))
+        // It stays the leader over several renewals: no flapping.
+        yield* eventually(
+          "three renewals",
+          10,
+          Effect.map(leaseRecord(ns), (r) => (millis(r.renewTime) - millis(r.acquireTime) >= 3000 ? true : undefined))
+        )
+        expect(yield* leadersOf(replicas)).toEqual([first])
+        expect(yield* leaseRecord(ns)).toMatchObject({
+          holderIdentity: first,
+          leaseDurationSeconds: leaseSeconds,
+          transitions: 0
+        })
+        for (const r of replicas) expect(yield* r.lease.status).toMatchObject({ state: "Running", leaderName: first })
+
+        yield* remove(replicas, first)
+        const abandoned = yield* leaseRecord(ns)
+        expect(abandoned.holderIdentity).toBe(first)
+        const second = yield* eventually("a takeover", takeoverBound + 1, theLeader(replicas))
+        const taken = yield* leaseRecord(ns)
+        expect(taken).toMatchObject({ holderIdentity: second, transitions: 1 })
+        // Same machine, same wall clock: the record's times measure the wait.
+        const waited = millis(taken.acquireTime) - millis(abandoned.renewTime)
+        expect(waited).toBeGreaterThanOrEqual(leaseSeconds * 1000)
+        expect(waited).toBeLessThanOrEqual(takeoverBound * 1000)
+
+        yield* remove(replicas, second)
+        const third = yield* eventually("the last replica", takeoverBound + 1, theLeader(replicas))
+        expect(yield* leaseRecord(ns)).toMatchObject({ holderIdentity: third, transitions: 2 })
+        expect(overlaps).toEqual([])
+        yield* remove(replicas, third)
+      }).pipe(Effect.provide([clientLayer(), quiet])),
+    60_000
+  )
+
+  it.live("graceful close releases the Lease after the work stopped, and another replica takes over at once", () =>
+    Effect.gen(function* () {
+      const ns = yield* Effect.promise(() => cluster.newNamespace("leader-release"))
+      const replicas: Array<Replica> = []
+      const overlaps = yield* watchForTwoLeaders(replicas)
+      const stoppedAt = new Map<string, number>()
+      for (const id of ["dca-0", "dca-1"]) {
+        const r = yield* replica(ns, id)
+        replicas.push(r)
+        // Leader work that takes 300 ms to stop.
+        const work = Effect.acquireRelease(Effect.void, () =>
+          Effect.andThen(
+            Effect.sleep("300 millis"),
+            Effect.sync(() => stoppedAt.set(id, Date.now()))
+          )
+        ).pipe(Effect.andThen(Effect.never))
+        yield* Effect.forkChild(r.lease.whileLeader("work", work))
+      }
+      const first = yield* eventually("a leader", 10, theLeader(replicas))
+      yield* remove(replicas, first)
+      const released = yield* leaseRecord(ns)
+      expect(released).toMatchObject({ holderIdentity: "", leaseDurationSeconds: 1, transitions: 0 })
+      // The release was written after the work had stopped.
+      expect(millis(released.renewTime)).toBeGreaterThanOrEqual(stoppedAt.get(first) ?? Number.NaN)
+
+      const second = yield* eventually("the other replica", 10, theLeader(replicas))
+      const handed = yield* leaseRecord(ns)
+      expect(handed).toMatchObject({ holderIdentity: second, transitions: 1 })
+      // Its next acquire attempt, not a lease duration later.
+      expect(millis(handed.acquireTime) - millis(released.renewTime)).toBeLessThanOrEqual(
+        (2.2 * retrySeconds + 0.5) * 1000
+      )
+      expect(overlaps).toEqual([])
+      yield* remove(replicas, second)
+    }).pipe(Effect.provide([clientLayer(), quiet]))
+  )
+
+  it.live("two electors on the original's ConfigMap lock: the record in its format, a takeover after a kill", () =>
+    Effect.gen(function* () {
+      const ns = yield* Effect.promise(() => cluster.newNamespace("leader-configmap"))
+      const replicas: Array<Replica> = []
+      const overlaps = yield* watchForTwoLeaders(replicas)
+      for (const id of ["dca-0", "dca-1"]) {
+        replicas.push(yield* replica(ns, id, { lock: "ConfigMap", releaseOnShutdown: false }))
+      }
+      const first = yield* eventually("a leader", 10, theLeader(replicas))
+      const written = yield* configMapRecord(ns)
+      expect(Object.keys(JSON.parse(written.text))).toEqual([
+        "holderIdentity",
+        "leaseDurationSeconds",
+        "acquireTime",
+        "renewTime",
+        "leaderTransitions"
+      ])
+      expect(written.text).toMatch(
+        /"acquireTime":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","renewTime":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/
+      )
+      expect(written.record).toMatchObject({
+        holderIdentity: first,
+        leaseDurationSeconds: leaseSeconds,
+        transitions: 0
+      })
+
+      yield* remove(replicas, first)
+      const second = yield* eventually("a takeover", takeoverBound + 1, theLeader(replicas))
+      expect((yield* configMapRecord(ns)).record).toMatchObject({ holderIdentity: second, transitions: 1 })
+      expect(overlaps).toEqual([])
+      yield* remove(replicas, second)
+    }).pipe(Effect.provide([clientLayer(), quiet]))
+  )
+
+  it.live("a live holder recorded by the original agent blocks us; once it stops renewing we take over", () =>
+    Effect.gen(function* () {
+      const ns = yield* Effect.promise(() => cluster.newNamespace("leader-original"))
+      const kube = yield* KubeClient
+      // What the original writes (client-go ConfigMapLock): its JSON, whole-second times.
+      const original = (renew: Date) =>
+        `{"holderIdentity":"datadog-cluster-agent-7c9d-abcde","leaseDurationSeconds":${leaseSeconds},` +
+        `"acquireTime":"2024-05-01T12:00:00Z","renewTime":"${renew.toISOString().slice(0, 19)}Z","leaderTransitions":3}`
+      yield* kube.createConfigMap(ns, {
+        metadata: { name: lockName, annotations: { [leaderAnnotation]: original(new Date()) } }
+      })
+      let lastWrite = Date.now()
+      // The original renews every retry period while it lives.
+      const renewing = yield* Effect.forkChild(
+        Effect.forever(
+          Effect.gen(function* () {
+            yield* Effect.sleep(Duration.seconds(retrySeconds))
+            const cm = yield* kube.getConfigMap(ns, lockName)
+            const annotations = { ...cm.metadata?.annotations, [leaderAnnotation]: original(new Date()) }
+            yield* kube.replaceConfigMap(ns, { ...cm, metadata: { ...cm.metadata, annotations } })
+            lastWrite = Date.now()
+          })
+        )
+      )
+      const ours = yield* replica(ns, "dca-new", { lock: "ConfigMap" })
+      const during = Date.now()
+      // Three lease durations: never ours while the original renews.
+      while (Date.now() - during < 3 * leaseSeconds * 1000) {
+        expect(yield* ours.lease.isLeader).toBe(false)
+        yield* Effect.sleep("50 millis")
+      }
+      expect(yield* ours.lease.status).toMatchObject({
+        state: "Running",
+        leaderName: "datadog-cluster-agent-7c9d-abcde",
+        transitions: 3
+      })
+
+      yield* Fiber.interrupt(renewing)
+      yield* eventually(
+        "our takeover",
+        takeoverBound + 1,
+        Effect.map(ours.lease.isLeader, (l) => (l ? true : undefined))
+      )
+      expect(Date.now() - lastWrite).toBeGreaterThanOrEqual(leaseSeconds * 1000)
+      const taken = yield* configMapRecord(ns)
+      expect(taken.record).toMatchObject({
+        holderIdentity: "dca-new",
+        leaseDurationSeconds: leaseSeconds,
+        transitions: 4
+      })
+      expect(taken.problems).toEqual([])
+      yield* ours.stop
+    }).pipe(Effect.provide([clientLayer(), quiet]))
+  )
+
+  it.live("discovery picks the Lease on a server that serves leases, and the rule holds for unknown resources", () =>
+    Effect.gen(function* () {
+      const ns = yield* Effect.promise(() => cluster.newNamespace("leader-discovery"))
+      const kube = yield* KubeClient
+      expect(
+        yield* isServed(kube, { group: "coordination.k8s.io", version: "v1", resource: "leases", namespace: ns }, "x")
+      ).toBe(true)
+      // An unknown resource in a served group, and an unknown group: a bare 404.
+      expect(
+        yield* isServed(
+          kube,
+          { group: "coordination.k8s.io", version: "v1", resource: "nosuchthings", namespace: ns },
+          "x"
+        )
+      ).toBe(false)
+      expect(
+        yield* isServed(kube, { group: "nosuch.example.com", version: "v1", resource: "things", namespace: ns }, "x")
+      ).toBe(false)
+
+      const r = yield* replica(ns, "dca-0", { lock: "Discover" })
+      yield* eventually(
+        "leadership",
+        10,
+        Effect.map(r.lease.isLeader, (l) => (l ? true : undefined))
+      )
+      expect((yield* leaseRecord(ns)).holderIdentity).toBe("dca-0")
+      const cm = yield* Effect.result(kube.getConfigMap(ns, lockName))
+      expect(cm._tag === "Failure" && cm.failure.reason).toBe("NotFound")
+      yield* r.stop
+    }).pipe(Effect.provide([clientLayer(), quiet]))
   )
 })
