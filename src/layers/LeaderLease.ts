@@ -138,6 +138,7 @@ const runWhileLeader = <E, R>(
   leadership: SubscriptionRef.SubscriptionRef<boolean>,
   workers: Set<Fiber.Fiber<unknown, unknown>>,
   stopGrace: number,
+  annotations: Readonly<Record<string, unknown>>,
   name: string,
   work: Effect.Effect<unknown, E, R>
 ): Effect.Effect<never, never, Exclude<R, Scope.Scope>> =>
@@ -157,9 +158,7 @@ const runWhileLeader = <E, R>(
           const stopping = yield* monotonicMillis
           const stopped = yield* Effect.timeoutOption(Fiber.interrupt(fiber), Duration.millis(stopGrace))
           if (Option.isNone(stopped)) {
-            yield* Effect.logWarning(
-              "leader work is still stopping after the stop grace; the renew deadline has passed"
-            )
+            yield* Effect.logWarning("leader work did not stop within the stop grace; the renew deadline is at risk")
             yield* Fiber.interrupt(fiber)
             const took = (yield* monotonicMillis) - stopping
             yield* Effect.logWarning("leader work stopped late").pipe(
@@ -185,11 +184,10 @@ const runWhileLeader = <E, R>(
         if (lost) break
       }
     }
-  }).pipe(Effect.annotateLogs({ work: name }), Effect.withSpan("LeaderLease.whileLeader")) as Effect.Effect<
-    never,
-    never,
-    Exclude<R, Scope.Scope>
-  >
+  }).pipe(
+    Effect.annotateLogs({ ...annotations, work: name }),
+    Effect.withSpan("LeaderLease.whileLeader")
+  ) as Effect.Effect<never, never, Exclude<R, Scope.Scope>>
 
 // --- the elector --------------------------------------------------------------------------------
 
@@ -482,7 +480,7 @@ export const makeLeaderLease = Effect.fn("LeaderLease.make")(function* (options:
     isLeader: Effect.map(Effect.zip(Ref.get(state), monotonicMillis), ([s, now]) => leadingNow(s, now)),
     leadership: SubscriptionRef.changes(leadership),
     status,
-    whileLeader: (workName, work) => runWhileLeader(leadership, workers, timings.stopGrace, workName, work)
+    whileLeader: (workName, work) => runWhileLeader(leadership, workers, timings.stopGrace, annotations, workName, work)
   })
 })
 
@@ -495,11 +493,14 @@ export const makeDisabledLeaderLease = Effect.fn("LeaderLease.makeDisabled")(fun
     isLeader: Effect.succeed(true),
     leadership: SubscriptionRef.changes(leadership),
     status: Effect.succeed({ state: "Disabled", leaderName: identity, transitions: 0 }),
-    whileLeader: (workName, work) => runWhileLeader(leadership, workers, 0, workName, work)
+    whileLeader: (workName, work) => runWhileLeader(leadership, workers, 0, { identity }, workName, work)
   })
 })
 
 export class LeaderLease extends Context.Service<LeaderLease, LeaderLeaseShape>()("dca/LeaderLease") {
+  /** An elector over explicit options, in the current scope. */
+  static readonly make = makeLeaderLease
+
   static readonly layer: Layer.Layer<LeaderLease, never, KubeClient | ClusterAgentConfig | Health> = Layer.effect(
     LeaderLease,
     Effect.gen(function* () {

@@ -312,6 +312,30 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
     }
   )
 
+  it.effect("work that takes longer than the stop grace to stop is logged", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const server = memoryServer()
+      const a = server.client("dca-a")
+      const { lease } = yield* start(options(a.kube))
+      const { work, log } = trackedWork(5000)
+      yield* Effect.forkChild(lease.whileLeader("slow", work))
+      yield* advance("1 second")
+      a.switches.down = true
+      yield* advance("35 seconds")
+      const stopping = log.find((e) => e.event === "stopping")?.at
+      expect(stopping).toBe(26_250)
+      expect(log.find((e) => e.event === "stopped")?.at).toBe(31_250)
+      const late = logs.lines.filter((l) => l.annotations.work === "slow" && l.level === "Warn")
+      expect(late.map((l) => l.message)).toEqual([
+        "leader work did not stop within the stop grace; the renew deadline is at risk",
+        "leader work stopped late"
+      ])
+      expect(late[0]?.annotations).toMatchObject({ identity: "dca-a" })
+      expect(late[1]?.annotations.stopMillis).toBe(5000)
+    }).pipe(Effect.provide(logs.layer))
+  })
+
   it.effect("a hung request does not delay the stop; the next term restarts the work", () =>
     Effect.gen(function* () {
       const server = memoryServer()
