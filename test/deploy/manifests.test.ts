@@ -493,8 +493,22 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
       { verb: "watch", group: "discovery.k8s.io", resource: "endpointslices" },
       { verb: "get", resource: "namespaces", name: "kube-system" },
       { verb: "create", resource: "configmaps", namespace },
-      { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" },
-      { verb: "update", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      // The cluster ID, the event cursor, and the configmap lock.
+      ...["datadog-cluster-id", "datadogtoken", "datadog-leader-election"].flatMap((name) => [
+        { verb: "get", resource: "configmaps", namespace, name },
+        { verb: "update", resource: "configmaps", namespace, name }
+      ]),
+      // The Lease lock.
+      { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
+      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
+      // Event collection: every namespace (no namespace = all of them).
+      { verb: "list", resource: "events" },
+      { verb: "watch", resource: "events" },
+      { verb: "get", resource: "events", namespace: "kube-system", name: "any" },
+      // Control-plane checks.
+      { verb: "list", resource: "componentstatuses" },
+      { verb: "get", resource: "componentstatuses", name: "etcd-0" },
       { path: "/version" },
       { path: "/readyz" },
       { path: "/healthz" }
@@ -511,8 +525,29 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
       { verb: "list", resource: "configmaps", namespace },
       { verb: "get", resource: "secrets", namespace },
       { verb: "list", resource: "secrets" },
+      { verb: "get", resource: "configmaps", namespace: "default", name: "datadogtoken" },
+      { verb: "update", resource: "configmaps", namespace: "kube-system", name: "datadog-leader-election" },
       { verb: "create", resource: "events", namespace },
-      { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "delete", resource: "events", namespace },
+      { verb: "patch", resource: "events", namespace },
+      { verb: "watch", resource: "componentstatuses" },
+      // Leases: the one lock, in the agent's namespace only, and never listed or watched.
+      { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace, name: "other" },
+      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace, name: "other" },
+      { verb: "patch", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
+      { verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
+      { verb: "list", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "watch", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "default" },
+      { verb: "create", group: "coordination.k8s.io", resource: "leases" },
+      {
+        verb: "get",
+        group: "coordination.k8s.io",
+        resource: "leases",
+        namespace: "kube-system",
+        name: "datadog-leader-election"
+      },
+      { verb: "watch", resource: "configmaps", namespace },
       { verb: "patch", resource: "pods", namespace },
       { verb: "delete", resource: "pods", namespace },
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" }
