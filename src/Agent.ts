@@ -49,6 +49,7 @@ const WatchesLive = Layer.unwrap(
 
 /** Every feature of the agent, with the shared services they use. */
 export const AgentLive = Layer.mergeAll(EveryReplica, LeaderOnly).pipe(
-  Layer.provideMerge(Layer.mergeAll(WatchesLive, LeaderLease.layer, TokenStore.layer, ApiserverCheckConfig.layer)),
+  Layer.provideMerge(Layer.mergeAll(LeaderLease.layer, TokenStore.layer, ApiserverCheckConfig.layer)),
+  Layer.provideMerge(WatchesLive),
   Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer, DatadogClient.layer))
 )

@@ -113,6 +113,16 @@ const leader = (what: string, except?: Agent) =>
     throw new Error(`${String(error)}\n${tails.join("\n")}`)
   })
 
+/** Waits until every other live replica has observed `leader` as the holder. */
+const followersSee = (leader: Agent) =>
+  waitFor(
+    () =>
+      alive()
+        .filter((a) => a !== leader)
+        .every((a) => logsOf(a).some((l) => l.message === `new leader observed: ${leader.name}`)),
+    { timeoutMs: 30_000, intervalMs: 20, what: `the followers to see ${leader.name} lead` }
+  )
+
 const becameLeaderAt = (agent: Agent) => logsOf(agent).find((l) => l.message.startsWith("became leader"))?.time ?? NaN
 
 /** Keeps `n` replicas running, as a Deployment would replace dead pods. */
@@ -230,6 +240,8 @@ describe.runIf(clusterAvailable)("leader election and event collection", () => {
     let current = await leader("a first leader")
     const takeovers: Array<number> = []
     for (let round = 0; round < 10; round++) {
+      // Replicas that are up: each has seen who leads (a replica still starting is not yet one).
+      await followersSee(current)
       kill(current)
       const next = await leader(`a leader after killing ${current.name}`, current)
       takeovers.push(becameLeaderAt(next) - (current.killedAt ?? 0))

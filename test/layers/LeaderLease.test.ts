@@ -18,6 +18,8 @@ import { isServed } from "../../src/layers/leader/lock.ts"
 import { decodeAnnotation, leaderAnnotation, recordFromLeaseSpec } from "../../src/layers/leader/record.ts"
 import { formatPrometheus } from "../../src/lib/prometheus.ts"
 import { Health } from "../../src/services/Health.ts"
+import { makeWatches, Watches } from "../../src/streams/Watches.ts"
+import { defaultWatcherOptions } from "../../src/streams/watcher.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
 import { advance, captureLogs } from "../support/effectTest.ts"
 import { parsePrometheus } from "../support/prometheus.ts"
@@ -188,6 +190,12 @@ const samples = (metrics: ReturnType<typeof parsePrometheus>, name: string) =>
 
 // --- unit tests on the test clock -------------------------------------------------------------
 
+/** A watch layer that delivers nothing: the elector then only polls, like client-go. */
+const quietWatches = Layer.succeed(Watches, {
+  reflect: () => Effect.die(new Error("no store in these tests")),
+  watch: () => Stream.never
+})
+
 describe("LeaderLease (in-memory API server, test clock)", () => {
   it.effect("acquires a free lock at once, then renews every retry period without reading", () => {
     const logs = captureLogs()
@@ -245,18 +253,23 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
       expect(logs.lines.some((l) => l.message === "new leader observed: old-pod")).toBe(true)
       expect(server.calls.every((c) => c.verb === "GET")).toBe(true)
 
-      // The first attempt after 60 s of local observation takes it (jittered: within 2.2 retry periods).
+      // It tries again the moment the lease it observed runs out (60 s of local observation),
+      // not up to 2.2 retry periods later, and takes it.
       yield* advance("35 seconds")
       const won = changes.find((c) => c.leading)
       expect(won?.at).toBeGreaterThanOrEqual(60_000)
-      expect(won?.at).toBeLessThanOrEqual(60_000 + 33_000)
+      expect(won?.at).toBeLessThanOrEqual(60_000 + 100)
       expect(server.leaseRecord()).toMatchObject({ holderIdentity: "dca-a", transitions: 8 })
-      // Acquire attempts were jittered retry periods apart: 15-33 s.
-      const gets = server.calls.filter((c) => c.verb === "GET").map((c) => c.at)
-      for (const [i, at] of gets.slice(1).entries()) {
-        expect(at - (gets[i] ?? 0)).toBeGreaterThanOrEqual(15_000)
-        expect(at - (gets[i] ?? 0)).toBeLessThanOrEqual(33_000)
+      // Before that, acquire attempts were jittered retry periods apart (15-33 s); the last one
+      // came early, at the expiry.
+      const gets = server.calls.filter((c) => c.verb === "GET" && c.at <= (won?.at ?? 0)).map((c) => c.at)
+      const gaps = gets.slice(1).map((at, i) => at - (gets[i] ?? 0))
+      for (const gap of gaps.slice(0, -1)) {
+        expect(gap).toBeGreaterThanOrEqual(15_000)
+        expect(gap).toBeLessThanOrEqual(33_000)
       }
+      expect(gets.at(-1)).toBeGreaterThanOrEqual(60_000)
+      expect(gets.at(-1)).toBeLessThanOrEqual(60_000 + 100)
     }).pipe(Effect.provide(logs.layer))
   })
 
@@ -690,6 +703,7 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
     }).pipe(
       Effect.provide(
         LeaderLease.layer.pipe(
+          Layer.provide(quietWatches),
           Layer.provide(Health.layer),
           // Any call on this client dies: the test fails if the elector talks to the API server.
           Layer.provide(Layer.succeed(KubeClient, fakeKubeClient({}))),
@@ -717,6 +731,7 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
     }).pipe(
       Effect.provide(
         LeaderLease.layer.pipe(
+          Layer.provide(quietWatches),
           Layer.provideMerge(Health.layer),
           Layer.provide(Layer.succeed(KubeClient, layerServer.client("dca-7").kube)),
           Layer.provide(
@@ -761,14 +776,24 @@ describe.runIf(clusterAvailable)("LeaderLease (real API server)", () => {
     readonly stop: Effect.Effect<void>
   }
 
-  /** One replica: its own client (connections) and elector, in a scope of its own. */
-  const replica = (namespace: string, identity: string, extra: Partial<LeaderLeaseOptions> = {}) =>
+  /**
+   * One replica: its own client (connections) and elector, in a scope of its own; `watched`
+   * follows the lock through a watch layer of its own, as the agent does.
+   */
+  const replica = (namespace: string, identity: string, extra: Partial<LeaderLeaseOptions> = {}, watched = false) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const context = yield* Layer.build(clientLayer()).pipe(Scope.provide(scope))
+      const kube = Context.get(context, KubeClient)
+      const watches = watched
+        ? yield* makeWatches(kube, defaultWatcherOptions(Duration.seconds(30)), Duration.minutes(5), []).pipe(
+            Scope.provide(scope)
+          )
+        : undefined
       const { lease } = yield* start({
-        ...options(Context.get(context, KubeClient), { identity, namespace, name: lockName }),
+        ...options(kube, { identity, namespace, name: lockName }),
         leaseDuration: Duration.seconds(leaseSeconds),
+        watches,
         ...extra
       }).pipe(Scope.provide(scope))
       return { identity, lease, stop: Scope.close(scope, Exit.void) } satisfies Replica
@@ -908,6 +933,40 @@ describe.runIf(clusterAvailable)("LeaderLease (real API server)", () => {
       expect(overlaps).toEqual([])
       yield* remove(replicas, second)
     }).pipe(Effect.provide([clientLayer(), quiet]))
+  )
+
+  it.live(
+    "with the lock watched: a killed leader is replaced within a lease duration + a retry period",
+    () =>
+      Effect.gen(function* () {
+        const ns = yield* Effect.promise(() => cluster.newNamespace("leader-watched"))
+        const replicas: Array<Replica> = []
+        const overlaps = yield* watchForTwoLeaders(replicas)
+        for (const id of ["dca-0", "dca-1", "dca-2"]) {
+          replicas.push(yield* replica(ns, id, { releaseOnShutdown: false }, true))
+        }
+        const waits: Array<number> = []
+        for (let round = 0; round < 2; round++) {
+          const leader = yield* eventually("a leader", 10, theLeader(replicas))
+          yield* eventually(
+            "a renewal",
+            10,
+            Effect.map(leaseRecord(ns), (r) => (millis(r.renewTime) > millis(r.acquireTime) ? true : undefined))
+          )
+          yield* remove(replicas, leader)
+          const abandoned = yield* leaseRecord(ns)
+          yield* eventually("a takeover", leaseSeconds + retrySeconds + 2, theLeader(replicas))
+          const taken = yield* leaseRecord(ns)
+          const waited = millis(taken.acquireTime) - millis(abandoned.renewTime)
+          waits.push(waited)
+          expect(waited).toBeGreaterThanOrEqual(leaseSeconds * 1000)
+          expect(waited).toBeLessThanOrEqual((leaseSeconds + retrySeconds) * 1000)
+        }
+        expect(waits).toHaveLength(2)
+        expect(overlaps).toEqual([])
+        for (const r of [...replicas]) yield* remove(replicas, r.identity)
+      }).pipe(Effect.provide([clientLayer(), quiet])),
+    60_000
   )
 
   it.live("two electors on the original's ConfigMap lock: the record in its format, a takeover after a kill", () =>

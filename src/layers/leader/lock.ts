@@ -7,10 +7,14 @@
 // so a write that lost a race fails with 409 Conflict instead of overwriting the winner.
 // `get` answers undefined for a 404, which the elector turns into a create.
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type { WatchRequest } from "../../streams/request.ts"
 import type { KubeClientShape } from "../KubeClient.ts"
 import type { KubeError } from "../kube/errors.ts"
 import * as Paths from "../kube/paths.ts"
-import type { ConfigMap, Lease, ResourceRef } from "../kube/types.ts"
+import * as Schemas from "../kube/schemas.ts"
+import { decodeObjectResult, type WireSchema } from "../kube/schemas.ts"
+import type { ConfigMap, KubeObject, Lease, ResourceRef } from "../kube/types.ts"
 import type { Snapshot } from "./decide.ts"
 import {
   decodeAnnotation,
@@ -44,7 +48,37 @@ export interface Lock {
   readonly create: (record: LeaderRecord) => Effect.Effect<LockSnapshot, KubeError>
   /** Writes `record` over `held`; 409 when the object changed since `held` was read. */
   readonly update: (held: LockSnapshot, record: LeaderRecord) => Effect.Effect<LockSnapshot, KubeError>
+  /**
+   * The lock object through the shared watch layer (a field selector on its name), so that a
+   * follower sees each renewal as it happens instead of at its next poll. An object that cannot
+   * be decoded is undefined here (the elector's own reads report it).
+   */
+  readonly watchRequest: WatchRequest<LockSnapshot | undefined>
 }
+
+const watched =
+  <T extends LockObject>(
+    schema: WireSchema<T>,
+    resource: ResourceRef,
+    name: string,
+    snapshot: (o: T) => LockSnapshot
+  ) =>
+  (o: KubeObject): LockSnapshot | undefined => {
+    const decoded = decodeObjectResult(schema, "WATCH", Paths.objectPath(resource, name), o)
+    return Result.isSuccess(decoded) ? snapshot(decoded.success) : undefined
+  }
+
+const lockWatch = <T extends LockObject>(
+  schema: WireSchema<T>,
+  resource: ResourceRef,
+  name: string,
+  snapshot: (o: T) => LockSnapshot
+): WatchRequest<LockSnapshot | undefined> => ({
+  name: "leader-lock",
+  resource,
+  fieldSelector: `metadata.name=${name}`,
+  strip: watched(schema, resource, name, snapshot)
+})
 
 const orAbsent = <A>(effect: Effect.Effect<A, KubeError>): Effect.Effect<A | undefined, KubeError> =>
   Effect.catchIf(
@@ -69,6 +103,7 @@ export const leaseLock = (kube: KubeClientShape, namespace: string, name: string
   description: `Lease ${namespace}/${name}`,
   precision: precisionMillis.Lease,
   get: orAbsent(Effect.map(kube.getLease(namespace, name), leaseSnapshot)),
+  watchRequest: lockWatch(Schemas.Lease, Paths.leases(namespace), name, leaseSnapshot),
   create: (record) =>
     Effect.map(
       kube.createLease(namespace, {
@@ -100,6 +135,7 @@ export const configMapLock = (kube: KubeClientShape, namespace: string, name: st
   description: `ConfigMap ${namespace}/${name}`,
   precision: precisionMillis.ConfigMap,
   get: orAbsent(Effect.map(kube.getConfigMap(namespace, name), configMapSnapshot)),
+  watchRequest: lockWatch(Schemas.ConfigMap, Paths.configMaps(namespace), name, configMapSnapshot),
   create: (record) =>
     Effect.map(
       kube.createConfigMap(namespace, {
