@@ -498,10 +498,19 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
         { verb: "get", resource: "configmaps", namespace, name },
         { verb: "update", resource: "configmaps", namespace, name }
       ]),
-      // The Lease lock.
+      // The Lease lock. A LIST or WATCH with fieldSelector metadata.name=<name> reaches the
+      // authorizer as a request for that name, which is what these reviews ask.
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
-      { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
-      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
+      ...["get", "list", "watch", "update"].map((verb) => ({
+        verb,
+        group: "coordination.k8s.io",
+        resource: "leases",
+        namespace,
+        name: "datadog-leader-election"
+      })),
+      // The configmap lock is followed the same way.
+      { verb: "list", resource: "configmaps", namespace, name: "datadog-leader-election" },
+      { verb: "watch", resource: "configmaps", namespace, name: "datadog-leader-election" },
       // Event collection: every namespace (no namespace = all of them).
       { verb: "list", resource: "events" },
       { verb: "watch", resource: "events" },
@@ -538,6 +547,8 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
       { verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace, name: "datadog-leader-election" },
       { verb: "list", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "watch", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "watch", group: "coordination.k8s.io", resource: "leases", namespace, name: "other" },
+      { verb: "list", group: "coordination.k8s.io", resource: "leases" },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "default" },
       { verb: "create", group: "coordination.k8s.io", resource: "leases" },
       {
@@ -548,6 +559,8 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
         name: "datadog-leader-election"
       },
       { verb: "watch", resource: "configmaps", namespace },
+      { verb: "list", resource: "configmaps", namespace, name: "datadogtoken" },
+      { verb: "watch", resource: "configmaps", namespace, name: "datadog-cluster-id" },
       { verb: "patch", resource: "pods", namespace },
       { verb: "delete", resource: "pods", namespace },
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" }
