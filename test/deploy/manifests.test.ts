@@ -2,10 +2,12 @@
  * The shipped manifests (deploy/): statically (the Service node agents find, the agent's own
  * configuration read from the Deployment's env, probes, hardening, image) and against the real
  * API server: every object passes a strict server-side dry run, and the real agent process runs
- * with exactly the ServiceAccount and RBAC shipped (and fails visibly without the
- * ClusterRoleBinding, so the test can fail).
+ * with exactly the ServiceAccount and RBAC shipped, leading, collecting events and checking the
+ * control plane (and fails visibly without the ClusterRoleBinding, or the RoleBinding, so the
+ * test can fail).
  */
 import { spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -17,8 +19,10 @@ import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
 import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
+import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
 import { ConfigError, resolve } from "../../src/layers/Config.ts"
+import { lockChoiceOf } from "../../src/layers/leader/lock.ts"
 import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -32,10 +36,12 @@ import {
   findObject,
   forTest,
   type Manifest,
+  type RbacRole,
   readKustomization,
   repoRoot,
   resolvePort,
-  type Service
+  type Service,
+  verbsOn
 } from "./manifests.ts"
 
 const deployment = findObject<Deployment>("Deployment", "datadog-cluster-agent")
@@ -129,6 +135,43 @@ describe("deploy/ (static)", () => {
     const mounts = container.volumeMounts.map((m) => m.mountPath)
     expect(mounts.some((m) => config.authTokenFilePath.startsWith(`${m}/`))).toBe(true)
     expect(mounts.some((m) => config.clusterTokenFilePath.startsWith(`${m}/`))).toBe(true)
+  })
+
+  it("elects a leader with a Lease and collects events, with rights on exactly the names the agent uses", () => {
+    const config = inPodConfig("datadog", "dca-pod-1")
+    // On by default (the original's Helm defaults), so a Deployment scaled up has one collector.
+    expect(config.leaderElection).toBe(true)
+    expect(lockChoiceOf(config.leaderElectionResource)).toBe("Lease")
+    expect(config.collectEvents).toBe(true)
+    // Each replica writes its own pod name in the lock.
+    expect(container.env.find((e) => e.name === "DD_POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name")
+    expect(config.identity).toBe("dca-pod-1")
+    const sorted = (verbs: ReadonlyArray<string>) => [...new Set(verbs)].sort()
+    const role = findObject<RbacRole>("Role", "datadog-cluster-agent")
+    // The lock, a Lease or (DD_LEADER_ELECTION_DEFAULT_RESOURCE=configmap) a ConfigMap: read,
+    // followed with a field selector on its name (list/watch), renewed.
+    const lockVerbs = ["create", "get", "list", "update", "watch"]
+    expect(sorted(verbsOn(role, "coordination.k8s.io", "leases", config.leaderLeaseName))).toEqual(lockVerbs)
+    expect(sorted(verbsOn(role, "", "configmaps", config.leaderLeaseName))).toEqual(lockVerbs)
+    // The event cursor and the cluster ID.
+    for (const name of [config.tokenName, "datadog-cluster-id"]) {
+      expect(sorted(verbsOn(role, "", "configmaps", name)), name).toEqual(["create", "get", "update"])
+    }
+    expect(sorted(verbsOn(role, "", "configmaps", "other"))).toEqual(["create"])
+    expect(sorted(verbsOn(role, "coordination.k8s.io", "leases", "other"))).toEqual(["create"])
+    // Only the lock is listed and watched, by name; nothing in the namespace is patched or deleted.
+    for (const rule of role.rules) {
+      if (rule.verbs.includes("list") || rule.verbs.includes("watch")) {
+        expect(rule.resourceNames, JSON.stringify(rule)).toEqual([config.leaderLeaseName])
+      }
+      for (const verb of ["patch", "delete", "deletecollection", "*"]) expect(rule.verbs).not.toContain(verb)
+    }
+    const clusterRole = findObject<RbacRole>("ClusterRole", "datadog-cluster-agent")
+    expect(sorted(verbsOn(clusterRole, "", "events", ""))).toEqual(["get", "list", "watch"])
+    expect(sorted(verbsOn(clusterRole, "", "componentstatuses", ""))).toEqual(["get", "list"])
+    expect(clusterRole.rules.flatMap((r) => r.nonResourceURLs ?? [])).toContain("/readyz")
+    expect(clusterRole.rules.flatMap((r) => r.resources ?? [])).not.toContain("configmaps")
+    expect(clusterRole.rules.flatMap((r) => r.resources ?? [])).not.toContain("leases")
   })
 
   it("probes /startup, /live and /ready over HTTP on the health port", () => {
@@ -267,6 +310,20 @@ const nodeAgentGet = (port: number, path: string): Promise<Answer> =>
     req.on("error", fail)
   })
 
+/** What the tests read of an object from the API server. */
+interface KubeObjectJson {
+  readonly metadata?: { readonly resourceVersion?: string; readonly annotations?: Readonly<Record<string, string>> }
+  readonly spec?: { readonly holderIdentity?: string }
+  readonly data?: Readonly<Record<string, string>>
+}
+
+/** The message of a JSON log line (the logger may write it as an array of parts). */
+const messageOf = (line: Record<string, unknown>): string =>
+  Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
+
+/** Every message the agent logged. */
+const messages = (stdout: string): ReadonlyArray<string> => jsonLines(stdout).map(messageOf)
+
 /** A log line that reports an authorization failure from the API server. */
 const isForbiddenLine = (line: string) => /forbidden|: 403 /i.test(line)
 
@@ -323,9 +380,13 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
   }
 
   /** Creates the ServiceAccount and RBAC objects of deploy/ in `namespace`; cluster-scoped ones are removed after the file. */
-  const createIdentity = async (namespace: string, options: { withClusterBinding: boolean }) => {
+  const createIdentity = async (
+    namespace: string,
+    options: { withClusterBinding: boolean; withRoleBinding?: boolean }
+  ) => {
     const kinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
     if (!options.withClusterBinding) kinds.delete("ClusterRoleBinding")
+    if (options.withRoleBinding === false) kinds.delete("RoleBinding")
     for (const { object } of allManifests()) {
       if (!kinds.has(object.kind)) continue
       const adapted = forTest(object, namespace, namespace)
@@ -400,8 +461,15 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     return path
   }
 
-  /** The real agent, with the Deployment's env (Secrets filled in), off-cluster ports and files. */
-  const startAgent = async (namespace: string, kubeconfigPath: string): Promise<Agent> => {
+  /**
+   * The real agent, with the Deployment's env (Secrets filled in), off-cluster ports and files,
+   * and `extra` (the fake Datadog's URL, a setting a test changes).
+   */
+  const startAgent = async (
+    namespace: string,
+    kubeconfigPath: string,
+    extra: Readonly<Record<string, string>> = {}
+  ): Promise<Agent> => {
     const [cmdPort = 0, metricsPort = 0, healthPort = 0] = await freePorts(3)
     const running = startCli(["start"], {
       ...containerEnv(container, { namespace, name: `${namespace}-pod` }, secretValues),
@@ -409,7 +477,8 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
       DD_CLUSTER_AGENT_CMD_PORT: String(cmdPort),
       DD_METRICS_PORT: String(metricsPort),
       DD_HEALTH_PORT: String(healthPort),
-      DD_AUTH_TOKEN_FILE_PATH: join(mkdtempSync(join(tmpdir(), "dca-deploy-")), "auth_token")
+      DD_AUTH_TOKEN_FILE_PATH: join(mkdtempSync(join(tmpdir(), "dca-deploy-")), "auth_token"),
+      ...extra
     })
     agents.push(running)
     const agent = { running, healthPort, cmdPort }
@@ -456,6 +525,67 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
   }
 
   const report = (answer: Answer) => JSON.parse(answer.body) as { Healthy: Array<string>; Unhealthy: Array<string> }
+
+  /** A fake Datadog API for one test (events and service checks land there), closed after the file. */
+  const fakeDatadog = async (): Promise<FakeDatadog> => {
+    const fake = await startFakeDatadog()
+    cleanups.push(() => fake.close())
+    return fake
+  }
+
+  /** An object as cluster admin; undefined when it does not exist. */
+  const readObject = async (path: string): Promise<KubeObjectJson | undefined> => {
+    const answer = await admin("GET", path)
+    if (answer.status === 404) return undefined
+    expect(answer.status, `GET ${path}: ${answer.body}`).toBe(200)
+    return JSON.parse(answer.body) as KubeObjectJson
+  }
+
+  const leasePath = (namespace: string) =>
+    `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/datadog-leader-election`
+
+  /** The holder written in the lock of that kind ("" when released, undefined when absent). */
+  const lockHolder = async (namespace: string, kind: "Lease" | "ConfigMap"): Promise<string | undefined> => {
+    if (kind === "Lease") {
+      const lease = await readObject(leasePath(namespace))
+      return lease === undefined ? undefined : (lease.spec?.holderIdentity ?? "")
+    }
+    const configMap = await readObject(`/api/v1/namespaces/${namespace}/configmaps/datadog-leader-election`)
+    const record = configMap?.metadata?.annotations?.["control-plane.alpha.kubernetes.io/leader"]
+    return record === undefined ? undefined : (JSON.parse(record) as { holderIdentity?: string }).holderIdentity
+  }
+
+  /** The agent holds the lock and says it leads. */
+  const awaitLeader = (agent: Agent, namespace: string, kind: "Lease" | "ConfigMap", identity: string) =>
+    withAgentLog(
+      agent,
+      waitFor(
+        async () =>
+          (await lockHolder(namespace, kind)) === identity &&
+          messages(agent.running.stdout()).includes("became leader"),
+        { timeoutMs: 30_000, what: `${identity} to hold the ${kind} and lead` }
+      )
+    )
+
+  /** A core/v1 Event on a Pod (that need not exist) in `namespace`, created as cluster admin. */
+  const createEvent = async (namespace: string, pod: string): Promise<{ resourceVersion: string }> => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z")
+    const answer = await admin("POST", `/api/v1/namespaces/${namespace}/events`, {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: `${pod}.${randomUUID().slice(0, 8)}`, namespace },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: pod, namespace, uid: randomUUID() },
+      reason: "DeployProbe",
+      message: `an event for the manifests test (${pod})`,
+      type: "Normal",
+      source: { component: "deploy-test" },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1
+    })
+    expect(answer.status, answer.body).toBe(201)
+    return { resourceVersion: (JSON.parse(answer.body) as KubeObjectJson).metadata?.resourceVersion ?? "" }
+  }
 
   it("every object passes a strict server-side dry run, and a misspelt field does not", async () => {
     const namespace = await cluster.newNamespace("deploy-dry")
@@ -568,8 +698,8 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     for (const a of denials) expect(await can(a), JSON.stringify(a)).toBe(false)
   })
 
-  it("the real agent runs with exactly these rights: ready, serves the cluster ID, never forbidden", {
-    timeout: 150_000
+  it("the real agent runs with exactly these rights: ready, leads, serves the cluster ID, ships events, never forbidden", {
+    timeout: 240_000
   }, async () => {
     const namespace = await cluster.newNamespace("deploy-run")
     const user = await createIdentity(namespace, { withClusterBinding: true })
@@ -586,42 +716,124 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     const kubeconfig = await serviceAccountKubeconfig(namespace)
     const kubeSystemUid = JSON.parse((await admin("GET", "/api/v1/namespaces/kube-system")).body).metadata.uid as string
     expect(kubeSystemUid).toHaveLength(36)
+    const datadog = await fakeDatadog()
+    const identity = `${namespace}-pod`
+    // An Event from before the start (the LIST reads it), and one once the agent leads (the WATCH).
+    const listedEvent = await createEvent(namespace, "listed-probe")
 
-    // First start: no ConfigMap yet (GET 404 → GET kube-system → CREATE).
-    const agent = await startAgent(namespace, kubeconfig)
+    // First start: no objects yet (cluster ID: GET 404 → GET kube-system → CREATE; the Lease and
+    // the event token: GET 404 → CREATE, then UPDATEs).
+    const agent = await startAgent(namespace, kubeconfig, { DD_DD_URL: datadog.url })
     const ready = await awaitReady(agent)
-    expect(report(ready)).toEqual({ Healthy: ["apiserver", "cluster-agent", "metadata"], Unhealthy: [] })
+    expect(report(ready)).toEqual({
+      Healthy: ["apiserver", "cluster-agent", "leader-election", "metadata"],
+      Unhealthy: []
+    })
+    // deploy/README.md shows this answer.
+    expect(readFileSync(`${deployDir}README.md`, "utf8")).toContain(JSON.stringify(report(ready)))
+    await awaitLeader(agent, namespace, "Lease", identity)
     const id = await nodeAgentGet(agent.cmdPort, "/api/v1/cluster/id")
     expect(id.status, id.body).toBe(200)
     expect(JSON.parse(id.body)).toBe(kubeSystemUid)
     const stored = await admin("GET", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`)
     expect(JSON.parse(stored.body).data).toEqual({ id: kubeSystemUid })
+    const watchedEvent = await createEvent(namespace, "watched-probe")
+    // Both reach Datadog (bundled per involved object), and the cursor moves past them.
+    for (const name of ["listed-probe", "watched-probe"]) {
+      await withAgentLog(
+        agent,
+        datadog.waitFor(() => datadog.events().find((e) => e.title === `Events from the Pod ${namespace}/${name}`), {
+          timeoutMs: 60_000,
+          what: `the Datadog event of ${name}`
+        })
+      )
+    }
+    const token = await withAgentLog(
+      agent,
+      waitFor(
+        async () => {
+          const data = (await readObject(`/api/v1/namespaces/${namespace}/configmaps/datadogtoken`))?.data
+          const cursor = data?.["event.tokenKey"] ?? ""
+          return /^\d+$/.test(cursor) && BigInt(cursor) >= BigInt(watchedEvent.resourceVersion) ? data : undefined
+        },
+        { timeoutMs: 30_000, what: "the event token past the probe events" }
+      )
+    )
+    expect(BigInt(listedEvent.resourceVersion)).toBeLessThan(BigInt(watchedEvent.resourceVersion))
+    expect(token?.["event.tokenTimestamp"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    // The control-plane check listed componentstatuses (a refused LIST falls back to /readyz,
+    // whose check has no component tag).
+    await withAgentLog(
+      agent,
+      datadog.waitFor(
+        () =>
+          datadog
+            .serviceChecks()
+            .find(
+              (c) =>
+                c.check === "kube_apiserver_controlplane.up" && (c.tags ?? []).some((t) => t.startsWith("component:"))
+            ),
+        { timeoutMs: 30_000, what: "a kube_apiserver_controlplane.up check per component" }
+      )
+    )
     const first = await stop(agent)
     expect(first.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
     expect(first.stdout).not.toMatch(serviceAccountJwt)
+    // A graceful stop released the Lease (UPDATE) for the next replica.
+    expect(messages(first.stdout)).toContain("released the leader lock")
+    expect((await readObject(leasePath(namespace)))?.spec?.holderIdentity ?? "").toBe("")
 
-    // Second start with a damaged ConfigMap: GET → repaired with UPDATE.
+    // Second start, with a damaged cluster-ID ConfigMap (GET → repaired with UPDATE); the Lease
+    // and the token exist now (GET → UPDATE, no CREATE), and collection resumes from the token.
     const damaged = await admin("PUT", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`, {
       ...JSON.parse(stored.body),
       data: { id: "not-a-uid" }
     })
     expect(damaged.status, damaged.body).toBe(200)
-    const again = await startAgent(namespace, kubeconfig)
+    const again = await startAgent(namespace, kubeconfig, { DD_DD_URL: datadog.url })
     const repaired = await nodeAgentGet(again.cmdPort, "/api/v1/cluster/id")
     expect(repaired.status, repaired.body).toBe(200)
     expect(JSON.parse(repaired.body)).toBe(kubeSystemUid)
     const after = await admin("GET", `/api/v1/namespaces/${namespace}/configmaps/datadog-cluster-id`)
     expect(JSON.parse(after.body).data).toEqual({ id: kubeSystemUid })
     await awaitReady(again)
+    await awaitLeader(again, namespace, "Lease", identity)
+    const resumed = await withAgentLog(
+      again,
+      waitFor(() => jsonLines(again.running.stdout()).find((l) => messageOf(l) === "collecting Kubernetes events"), {
+        what: "event collection to start from the token"
+      })
+    )
+    expect((resumed.annotations as { resumeFrom?: string }).resumeFrom).toMatch(/^\d+$/)
     const second = await stop(again)
     expect(second.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
+
+    // Third start with the configmap lock, which the Role also allows: CREATE the ConfigMap
+    // `datadog-leader-election`, then GET and UPDATE it.
+    const withConfigMapLock = await startAgent(namespace, kubeconfig, {
+      DD_DD_URL: datadog.url,
+      DD_LEADER_ELECTION_DEFAULT_RESOURCE: "configmap"
+    })
+    await awaitReady(withConfigMapLock)
+    await awaitLeader(withConfigMapLock, namespace, "ConfigMap", identity)
+    const third = await stop(withConfigMapLock)
+    expect(third.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
+    expect(messages(third.stdout)).toContain("released the leader lock")
   })
 
-  it("control: without the ClusterRoleBinding the agent is never ready and logs Forbidden per kind", async () => {
+  it("control: without the ClusterRoleBinding the agent is never ready and logs Forbidden per kind", {
+    timeout: 90_000
+  }, async () => {
     const namespace = await cluster.newNamespace("deploy-deny")
-    await createIdentity(namespace, { withClusterBinding: false })
-    const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace))
-    const kinds = ["pods", "nodes", "namespaces", "services", "endpointslices"]
+    const user = await createIdentity(namespace, { withClusterBinding: false })
+    await waitFor(
+      () => allowed(namespace, user, { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" }),
+      { what: "the RoleBinding to take effect" }
+    )
+    const datadog = await fakeDatadog()
+    const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace), { DD_DD_URL: datadog.url })
+    // The leader's event watch is refused too: the Role alone lets it lead, not read events.
+    const kinds = ["pods", "nodes", "namespaces", "services", "endpointslices", "events"]
     const forbiddenKinds = () =>
       new Set(
         jsonLines(agent.running.stdout())
@@ -629,10 +841,13 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
           .filter((a) => a?.reason === "Forbidden")
           .map((a) => a?.kind)
       )
-    await waitFor(() => kinds.every((k) => forbiddenKinds().has(k)), {
-      timeoutMs: 30_000,
-      what: `Forbidden warnings for ${kinds.join(", ")}`
-    })
+    await withAgentLog(
+      agent,
+      waitFor(() => kinds.every((k) => forbiddenKinds().has(k)), {
+        timeoutMs: 45_000,
+        what: `Forbidden warnings for ${kinds.join(", ")}`
+      })
+    )
     // The cluster ID needs the kube-system namespace, a ClusterRole right.
     const id = await nodeAgentGet(agent.cmdPort, "/api/v1/cluster/id")
     expect(id.status).toBe(500)
@@ -640,8 +855,46 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     expect(notReady.status).toBe(500)
     expect(report(notReady).Unhealthy).toContain("metadata")
     expect(report(notReady).Healthy).toContain("apiserver")
+    // The lock is the Role's: leader election works without the ClusterRoleBinding.
+    expect(report(notReady).Healthy).toContain("leader-election")
     const done = await stop(agent)
     expect(done.stdout.split("\n").filter(isForbiddenLine).length).toBeGreaterThanOrEqual(kinds.length)
+    expect(done.stdout).not.toMatch(serviceAccountJwt)
+  })
+
+  it("control: without the RoleBinding no replica can lead, and readiness says so", { timeout: 90_000 }, async () => {
+    const namespace = await cluster.newNamespace("deploy-norole")
+    const user = await createIdentity(namespace, { withClusterBinding: true, withRoleBinding: false })
+    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
+      what: "the ClusterRoleBinding to take effect"
+    })
+    const datadog = await fakeDatadog()
+    const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace), { DD_DD_URL: datadog.url })
+    const refused = await withAgentLog(
+      agent,
+      waitFor(
+        () =>
+          jsonLines(agent.running.stdout()).find(
+            (l) => messageOf(l) === "leader election attempt failed" && isForbiddenLine(JSON.stringify(l))
+          ),
+        { timeoutMs: 30_000, what: "a Forbidden leader election attempt" }
+      )
+    )
+    expect(JSON.stringify(refused.annotations)).toContain("leases")
+    // Everything else is ready (the ClusterRole's informers listed); the lock alone is not.
+    const notReady = await waitFor(
+      async () => {
+        const r = await plainGet(agent.healthPort, "/ready")
+        return report(r).Healthy.includes("metadata") ? r : undefined
+      },
+      { timeoutMs: 30_000, what: "metadata to be ready" }
+    )
+    expect(notReady.status).toBe(500)
+    expect(report(notReady).Unhealthy).toEqual(["leader-election"])
+    expect(await readObject(leasePath(namespace))).toBeUndefined()
+    expect(datadog.events().filter((e) => e.title.includes(` ${namespace}/`))).toEqual([])
+    const done = await stop(agent)
+    expect(done.stdout).not.toContain("became leader")
     expect(done.stdout).not.toMatch(serviceAccountJwt)
   })
 })

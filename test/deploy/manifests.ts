@@ -95,6 +95,19 @@ export interface Service extends Manifest {
   }
 }
 
+/** One rule of a ClusterRole or Role. */
+export interface PolicyRule {
+  readonly apiGroups?: ReadonlyArray<string>
+  readonly resources?: ReadonlyArray<string>
+  readonly resourceNames?: ReadonlyArray<string>
+  readonly nonResourceURLs?: ReadonlyArray<string>
+  readonly verbs: ReadonlyArray<string>
+}
+
+export interface RbacRole extends Manifest {
+  readonly rules: ReadonlyArray<PolicyRule>
+}
+
 export interface Kustomization {
   readonly apiVersion: string
   readonly kind: string
@@ -181,3 +194,17 @@ export const resolvePort = (container: Container, port: number | string | undefi
   if (typeof port === "number") return port
   return container.ports.find((p) => p.name === port)?.containerPort
 }
+
+/**
+ * The verbs `role` grants on one object: rules of `group`/`resource` that name it or no object
+ * at all (what the RBAC authorizer matches, without wildcards: the shipped rules have none).
+ */
+export const verbsOn = (role: RbacRole, group: string, resource: string, name: string): ReadonlyArray<string> =>
+  role.rules
+    .filter(
+      (r) =>
+        (r.apiGroups ?? []).includes(group) &&
+        (r.resources ?? []).includes(resource) &&
+        (r.resourceNames === undefined || r.resourceNames.length === 0 || r.resourceNames.includes(name))
+    )
+    .flatMap((r) => r.verbs)
