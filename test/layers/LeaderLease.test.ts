@@ -564,12 +564,13 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
         expect(yield* follower.lease.isLeader).toBe(false)
         expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
 
-        // The follower cannot read the lock: unhealthy once a lease duration plus a retry period passed.
+        // The follower cannot read the lock: unhealthy once a lease duration plus a retry period
+        // passed (readiness is refreshed every second: checked a second on either side).
         b.switches.down = true
         const lastContact = Math.max(...server.calls.filter((c) => c.by === "dca-b").map((c) => c.at))
-        yield* advance(Duration.millis(lastContact + 75_000 - (yield* Clock.currentTimeMillis)))
+        yield* advance(Duration.millis(lastContact + 74_000 - (yield* Clock.currentTimeMillis)))
         expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
-        yield* advance("2 seconds")
+        yield* advance("3 seconds")
         expect((yield* healthB.report("ready")).Unhealthy).toEqual(["leader-election"])
         expect((yield* follower.lease.status).state).toBe("Failing")
         b.switches.down = false
