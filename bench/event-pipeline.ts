@@ -2,8 +2,9 @@
 // (bundled), against a bare LIST+WATCH of the same events in the same round, and how much memory
 // the agent holds with 10,000 events it cannot ship.
 //
-//   node bench/event-pipeline.ts [--events 10000] [--objects 50] [--runs 3] [--settle 20]
-//        [--agent PATH/dist/main.js | --worktree] [--plain] [--max-events-per-run N] [--out FILE]
+//   node bench/event-pipeline.ts [--events 10000] [--objects 50] [--runs 3] [--settle 30]
+//        [--agent PATH/dist/main.js | --worktree] [--plain] [--max-events-per-run N]
+//        [--datadog-latency MS] [--skip-memory] [--out FILE]
 //
 // Everything runs against a real control plane of its own (dev/controlPlane: etcd, kube-apiserver
 // with its watch cache, kube-controller-manager) and the fake Datadog API (dev/fakeDatadog, in this
@@ -44,7 +45,11 @@
 //   5. RSS with the events in flight: the fake Datadog answers 503 to /api/v1/events, the token is
 //      deleted, the agent started; once its /metrics says `kubernetes_apiserver_events_queued`
 //      ≥ `--events`, it settles for `--settle` seconds and its RSS is read (and VmHWM, and the heap
-//      from its `nodejs_heap_size_used_bytes`). Then the events are deleted.
+//      from its `nodejs_heap_size_used_bytes`). Then the events are deleted. The settle must cover
+//      the agent's idle collection (src/lib/idleGc.ts): the RSS drops by ~40 MB some 15–20 s after
+//      the queue is full; the highest sample of the settle (before it) is reported too.
+// `--datadog-latency MS` delays every answer of the fake's /api/v1/events (the agent's and the POST
+// floor's), as a real Datadog across the internet would; `--skip-memory` runs only 2–4.
 // Ratios are taken per round (agent ÷ the floor of the same round), then the median.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
@@ -332,7 +337,7 @@ if (flags.has("bare")) {
 const events = num("events", 10_000)
 const objects = num("objects", 50)
 const runs = num("runs", 3)
-const settle = num("settle", 20)
+const settle = num("settle", 30)
 const maxEventsPerRun = flags.get("max-events-per-run")
 const plain = flags.has("plain")
 /** Added to every answer of the fake Datadog's /api/v1/events in the throughput runs (ms). */
@@ -825,7 +830,7 @@ const main = async () => {
     // --- summary --------------------------------------------------------------------------------
     type R = {
       createSeconds: number
-      idle: { rssMB: number; heapUsedMB: number }
+      idle: { rssMB: number; heapUsedMB: number; samples: Array<number> }
       node: { rssMB: number }
       ours: Awaited<ReturnType<typeof runAgentThroughput>>
       floor: BareResult
@@ -897,6 +902,12 @@ const main = async () => {
     const memoryLines = () => [
       row("RSS idle, 0 events (MB)", 1, (r) => r.idle.rssMB),
       row(`RSS with ${events} queued, Datadog answering 503 (MB)`, 1, (r) => r.inFlight.rssMB),
+      row(
+        "RSS, highest 1 s sample while settling: idle / in flight (MB; before the agent's idle GC)",
+        1,
+        (r) => Math.max(...r.idle.samples),
+        (r) => Math.max(...r.inFlight.samples)
+      ),
       row("peak RSS (VmHWM) with them (MB)", 1, (r) => r.inFlight.peakMB),
       row("Node alone (MB)", 1, (r) => r.node.rssMB),
       row("RSS in flight − idle (MB, per round)", 1, extra),
