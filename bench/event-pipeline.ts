@@ -4,7 +4,7 @@
 //
 //   node bench/event-pipeline.ts [--events 10000] [--objects 50] [--runs 3] [--settle 30]
 //        [--agent PATH/dist/main.js | --worktree] [--plain] [--max-events-per-run N]
-//        [--datadog-latency MS] [--skip-memory] [--out FILE]
+//        [--datadog-latency MS] [--skip-memory] [--timeout 900] [--out FILE]
 //
 // Everything runs against a real control plane of its own (dev/controlPlane: etcd, kube-apiserver
 // with its watch cache, kube-controller-manager) and the fake Datadog API (dev/fakeDatadog, in this
@@ -344,6 +344,8 @@ const plain = flags.has("plain")
 const datadogLatency = num("datadog-latency", 0)
 /** Only the throughput runs (no idle, Node alone or in-flight measurement). */
 const skipMemory = flags.has("skip-memory")
+/** How long the agent may take to deliver every occurrence before the run fails (s). */
+const timeoutSeconds = num("timeout", 900)
 const work = mkdtempSync(join(tmpdir(), "dca-bench-events-"))
 
 /** The agent to run: a given build, or the bundle built here from HEAD (or the working tree). */
@@ -686,12 +688,14 @@ const main = async () => {
       const a = await startAgent(agent.main, plane, datadog, saDir, confd)
       try {
         const collectingAt = await a.logged(/collecting Kubernetes events/)
-        const deadline = Date.now() + 900_000
+        const deadline = Date.now() + 1000 * timeoutSeconds
         let got = poll()
         while (Number.isNaN(got.completedAt)) {
           if (a.child.exitCode !== null) throw new Error(`the agent exited:\n${a.output().slice(-3000)}`)
           if (Date.now() > deadline)
-            throw new Error(`only ${got.distinct} of ${events} occurrences within 900 s:\n${a.output().slice(-3000)}`)
+            throw new Error(
+              `only ${got.distinct} of ${events} occurrences within ${timeoutSeconds} s:\n${a.output().slice(-3000)}`
+            )
           await sleep(25)
           got = poll()
         }
