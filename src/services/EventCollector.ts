@@ -23,7 +23,7 @@ import * as Result from "effect/Result"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ClusterAgentConfig } from "../layers/Config.ts"
+import { ClusterAgentConfig, type ClusterAgentConfigShape } from "../layers/Config.ts"
 import {
   type DatadogApiError,
   DatadogClient,
@@ -45,6 +45,7 @@ import { eventFieldSelector } from "./events/filters.ts"
 import { type Emitted, type TransformMode, transformEvents } from "./events/transform.ts"
 import { type EventView, eventsResource, occurrenceKey, stripEvent } from "./events/view.ts"
 import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
+import type { ApiserverCheckInstance } from "./kubernetesApiserver/instance.ts"
 import { checkRunner } from "./kubernetesApiserver/runner.ts"
 
 /** One Event as the collector keeps it: its place in the API server's history, and its fields. */
@@ -219,6 +220,13 @@ export const collectEvents = (
       .pipe(Stream.runForEach(ingest), Effect.andThen(Effect.die("the event watch ended")), Effect.scoped)
   })
 
+/**
+ * The most Kubernetes events in one batch. The token lists the batch's accepted occurrences
+ * (about 62 bytes each) until the batch is in, and a ConfigMap holds at most 1 MiB: 2,000 keep
+ * it near 124 KB (an 18,000-event batch overflowed it and stalled collection).
+ */
+export const maxBatch = 2_000
+
 /** Between a version and an occurrence in the token's list of accepted occurrences. */
 const shippedSeparator = "|"
 
@@ -270,6 +278,30 @@ const shipOne = (
 
 // --- the feature ----------------------------------------------------------------------------------
 
+/** Pure: the collector's options from the agent's configuration and the check's instance. */
+export const collectorOptions = (
+  config: Pick<ClusterAgentConfigShape, "clusterName" | "effectiveHostname">,
+  instance: ApiserverCheckInstance
+): CollectorOptions => {
+  const maxEventsPerRun = Math.min(instance.maxEventsPerRun, maxBatch)
+  return {
+    maxEventsPerRun,
+    interval: instance.minCollectionInterval,
+    fieldSelector: eventFieldSelector(instance.filteredEventTypes),
+    mode: {
+      unbundle: instance.unbundleEvents,
+      bundleUnspecified: instance.bundleUnspecifiedEvents,
+      collectedEventTypes: instance.collectedEventTypes,
+      filteringEnabled: instance.filteringEnabled,
+      clusterName: config.clusterName,
+      defaultHost: config.effectiveHostname,
+      instanceTags: instance.tags
+    },
+    maxQueued: Math.max(10_000, 10 * maxEventsPerRun),
+    retry: reconnectBackoff
+  }
+}
+
 /**
  * Event collection when `collect_events` (default `DD_COLLECT_KUBERNETES_EVENTS`) is on, on the
  * leader (see runner.ts): each leadership term resumes from the token.
@@ -285,22 +317,11 @@ export const EventCollectorLive = Layer.effectDiscard(
         "event collection runs with leader election off: this replica acts as the leader; run one replica or set DD_LEADER_ELECTION=true"
       )
     }
-    const options: CollectorOptions = {
-      maxEventsPerRun: instance.maxEventsPerRun,
-      interval: instance.minCollectionInterval,
-      fieldSelector: eventFieldSelector(instance.filteredEventTypes),
-      mode: {
-        unbundle: instance.unbundleEvents,
-        bundleUnspecified: instance.bundleUnspecifiedEvents,
-        collectedEventTypes: instance.collectedEventTypes,
-        filteringEnabled: instance.filteringEnabled,
-        clusterName: config.clusterName,
-        defaultHost: config.effectiveHostname,
-        instanceTags: instance.tags
-      },
-      maxQueued: Math.max(10_000, 10 * instance.maxEventsPerRun),
-      retry: reconnectBackoff
+    if (instance.maxEventsPerRun > maxBatch) {
+      yield* Effect.logWarning(
+        `max_events_per_run ${instance.maxEventsPerRun} is above ${maxBatch}: batches hold ${maxBatch} events`
+      ).pipe(Effect.annotateLogs({ file: instance.source }))
     }
-    yield* Effect.forkScoped(run("event collection", collectEvents(options)))
+    yield* Effect.forkScoped(run("event collection", collectEvents(collectorOptions(config, instance))))
   })
 )

@@ -11,8 +11,9 @@ import { Duration, Effect, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { DatadogClient, type DatadogClientShape, defaultRetryPolicy } from "../../src/layers/DatadogClient.ts"
 import { TokenStore } from "../../src/layers/TokenStore.ts"
-import { type CollectorOptions, collectEvents } from "../../src/services/EventCollector.ts"
+import { type CollectorOptions, collectEvents, collectorOptions, maxBatch } from "../../src/services/EventCollector.ts"
 import type { TransformMode } from "../../src/services/events/transform.ts"
+import { defaultInstance } from "../../src/services/kubernetesApiserver/instance.ts"
 import { makeWatches, Watches } from "../../src/streams/Watches.ts"
 import type { WatcherOptions } from "../../src/streams/watcher.ts"
 import { clientOptions, metricValue, until, useFakeDatadog } from "../layers/datadog/support.ts"
@@ -568,4 +569,32 @@ describe("collectEvents over HTTP (fake Datadog)", () => {
       expect((yield* metricValue("kubernetes_apiserver_rejected_events", {})) - rejectedBefore).toBe(1)
     })
   )
+})
+
+describe("collectorOptions", () => {
+  const config = { clusterName: "prod", effectiveHostname: "dca-0" }
+
+  it("takes the check's options, and the agent's host and cluster name for hosts", () => {
+    const options = collectorOptions(config, {
+      ...defaultInstance(true),
+      filteredEventTypes: ["Pulled"],
+      tags: ["team:core"],
+      unbundleEvents: true
+    })
+    expect(options).toMatchObject({
+      maxEventsPerRun: 300,
+      fieldSelector: "reason!=Pulled",
+      maxQueued: 10_000,
+      mode: { unbundle: true, clusterName: "prod", defaultHost: "dca-0", instanceTags: ["team:core"] }
+    })
+    expect(Duration.toSeconds(options.interval)).toBe(15)
+  })
+
+  it("caps batches at maxBatch: the token lists a batch's accepted occurrences and a ConfigMap holds 1 MiB", () => {
+    const options = collectorOptions(config, { ...defaultInstance(true), maxEventsPerRun: 18_000 })
+    expect(options.maxEventsPerRun).toBe(maxBatch)
+    expect(options.maxQueued).toBe(10 * maxBatch)
+    // 62 bytes per listed occurrence stays far below the 1 MiB limit.
+    expect(maxBatch * 62).toBeLessThan((1024 * 1024) / 4)
+  })
 })
