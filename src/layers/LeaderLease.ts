@@ -233,6 +233,12 @@ const followerChance = (s: ElectorState<LockObject>, now: number, timings: Timin
   return isClaimed(s.observed.snapshot) ? validUntil(s.observed, timings) + 1 : s.observed.observedAt
 }
 
+/** What a 403 on the lock means in RBAC terms, naming the lock so the fix is obvious. */
+export const rightsNeeded = (lock: Pick<Lock, "kind" | "namespace" | "name">): string => {
+  const resource = lock.kind === "Lease" ? "leases (coordination.k8s.io)" : "configmaps"
+  return `the agent's service account needs create on ${resource} and get, list, watch, update on ${resource} named ${lock.name} in namespace ${lock.namespace}; DD_LEADER_LEASE_NAME must match the Role's resourceNames`
+}
+
 const errorText = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e ? String((e as Error).message) : String(e)
 
@@ -385,7 +391,12 @@ export const makeLeaderLease = Effect.fn("LeaderLease.make")(function* (options:
               yield* Effect.logDebug("the leader lock changed under us").pipe(Effect.annotateLogs({ error: e.message }))
               return "Failed" as const
             }
-            const text = e._tag === "KubeError" ? e.message : `no answer within ${timings.attemptTimeout} ms`
+            const text =
+              e._tag !== "KubeError"
+                ? `no answer within ${timings.attemptTimeout} ms`
+                : e.reason === "Forbidden"
+                  ? `${e.message} (${rightsNeeded(lock)})`
+                  : e.message
             if (text !== extra.lastError) {
               yield* Effect.logWarning("leader election attempt failed").pipe(Effect.annotateLogs({ error: text }))
             }

@@ -35,6 +35,8 @@ interface Switches {
   writesFail: boolean
   /** Requests never answer. */
   hang: boolean
+  /** Every request is refused with 403 (an RBAC gap). */
+  forbidden: boolean
 }
 
 interface Call {
@@ -55,12 +57,13 @@ const memoryServer = () => {
 
   /** A KubeClient for one replica, with its own failure switches. */
   const client = (by: string) => {
-    const switches: Switches = { down: false, writesFail: false, hang: false }
+    const switches: Switches = { down: false, writesFail: false, hang: false, forbidden: false }
     const request = <A>(verb: Call["verb"], kind: Kind, serve: () => A | KubeError, object?: KubeObject) =>
       Effect.gen(function* () {
         calls.push({ at: yield* Clock.currentTimeMillis, verb, kind, by, ...(object ? { object } : {}) })
         if (switches.hang) return yield* Effect.never
         if (switches.down) return yield* fail("Transport", verb, "connect ECONNREFUSED")
+        if (switches.forbidden) return yield* fail("Forbidden", verb, "leases is forbidden", "Forbidden")
         if (switches.writesFail && verb !== "GET")
           return yield* fail("ServerError", verb, "etcdserver: request timed out")
         const answer = serve()
@@ -578,6 +581,24 @@ describe("LeaderLease (in-memory API server, test clock)", () => {
         expect((yield* healthB.report("ready")).Healthy).toEqual(["leader-election"])
       })
   )
+
+  it.effect("a 403 on the lock is one warning naming the rights it takes and the lock", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const server = memoryServer()
+      const a = server.client("dca-a")
+      a.switches.forbidden = true
+      const { lease } = yield* start(options(a.kube))
+      yield* advance("40 seconds")
+      expect(yield* lease.isLeader).toBe(false)
+      const warnings = logs.lines.filter((l) => l.message === "leader election attempt failed")
+      expect(warnings).toHaveLength(1)
+      expect(String(warnings[0]?.annotations.error)).toContain(
+        "needs create on leases (coordination.k8s.io) and get, list, watch, update on leases (coordination.k8s.io) named lock in namespace ns"
+      )
+      expect((yield* lease.status).state).toBe("Failing")
+    }).pipe(Effect.provide(logs.layer))
+  })
 
   it.effect("metrics: only the current is_leader series, transitions, and the age of the last renewal", () =>
     Effect.gen(function* () {
