@@ -21,6 +21,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { startFakeDatadog } from "../dev/fakeDatadog/index.ts"
 import { shippedEnv } from "./idle-floor.ts"
+import { median } from "./stats.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const argv = process.argv.slice(2)
@@ -111,12 +112,6 @@ interface Probe {
   readonly externalMB: number
   /** Time to load the row's modules and build its client, after the baseline's. */
   readonly loadMs: number
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
 
 const round = (n: number) => Math.round(n * 10) / 10

@@ -63,6 +63,7 @@ import { gunzip } from "node:zlib"
 import { type ControlPlane, startControlPlane } from "../dev/controlPlane/controlPlane.ts"
 import { type FakeDatadog, type RecordedRequest, startFakeDatadog } from "../dev/fakeDatadog/index.ts"
 import { freePort, type ProcMemory, procMemory, serviceAccountPreload, shippedEnv } from "./idle-floor.ts"
+import { median } from "./stats.ts"
 import { parseArgs } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -372,15 +373,6 @@ const buildAgent = (): { main: string; source: string } => {
   return { main: join(tree, "dist/main.js"), source: worktree ? `working tree (HEAD ${commit})` : `HEAD ${commit}` }
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2 === 1
-      ? (s[mid] as number)
-      : ((s[mid - 1] as number) + (s[mid] as number)) / 2
-}
 const spread = (xs: ReadonlyArray<number>, digits = 1) =>
   `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
 

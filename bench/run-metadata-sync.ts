@@ -23,6 +23,7 @@ import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { agentEnv, type EmptyApiServer, serviceAccountPreload, shippedEnv, startEmptyApiServer } from "./idle-floor.ts"
+import { median } from "./stats.ts"
 import { defaultDataDir, ensureDataSet, parseArgs, scaleOf } from "./synthetic.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -159,16 +160,6 @@ const runOne = (entry: string, v: Variant, heapMB?: string): Result => {
     }
   }
   return { variant: v.name, ...(JSON.parse(line.slice("RESULT ".length)) as Result), wall }
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2 === 1
-      ? (s[mid] as number)
-      : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
 
 // ---------------------------------------------------------------------------------------------
