@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import { tmpdir } from "node:os"
@@ -25,6 +25,7 @@ import { ConfigError, resolve } from "../../src/layers/Config.ts"
 import { lockChoiceOf } from "../../src/layers/leader/lock.ts"
 import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { serviceAccountKubeconfig as tokenKubeconfig } from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
 import {
   allManifests,
@@ -32,6 +33,7 @@ import {
   clusterScopedKinds,
   containerEnv,
   type Deployment,
+  baseDir,
   deployDir,
   findObject,
   forTest,
@@ -70,12 +72,12 @@ const inPodConfig = (namespace = "datadog", name = "datadog-cluster-agent-7d9f8b
 }
 
 describe("deploy/ (static)", () => {
-  it("kustomization.yaml lists every manifest file, in namespace datadog", () => {
+  it("base/kustomization.yaml lists every manifest file, in namespace datadog", () => {
     const k = readKustomization()
     expect(k.apiVersion).toBe("kustomize.config.k8s.io/v1beta1")
     expect(k.kind).toBe("Kustomization")
     expect(k.namespace).toBe("datadog")
-    const yamlFiles = readdirSync(deployDir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml")
+    const yamlFiles = readdirSync(baseDir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml")
     expect([...k.resources].sort()).toEqual(yamlFiles.sort())
     // No Secret is shipped: a placeholder token would be a known token (README says how to make them).
     expect(allManifests().map((m) => m.object.kind)).not.toContain("Secret")
@@ -426,40 +428,8 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
   }
 
   /** A kubeconfig that authenticates as the ServiceAccount with a TokenRequest token. */
-  const serviceAccountKubeconfig = async (namespace: string): Promise<string> => {
-    const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
-    const request = await core.createNamespacedServiceAccountToken({
-      name: "datadog-cluster-agent",
-      namespace,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } }
-    })
-    const token = request.status?.token ?? ""
-    expect(token).not.toBe("")
-    const q = (v: string) => JSON.stringify(v)
-    const path = join(mkdtempSync(join(tmpdir(), "dca-deploy-")), "kubeconfig")
-    const yaml = [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      `- name: "test"`,
-      "  cluster:",
-      `    server: ${q(cluster.server)}`,
-      `    certificate-authority-data: ${Buffer.from(cluster.caPem).toString("base64")}`,
-      "users:",
-      `- name: "datadog-cluster-agent"`,
-      "  user:",
-      `    token: ${q(token)}`,
-      "contexts:",
-      `- name: "sa"`,
-      "  context:",
-      `    cluster: "test"`,
-      `    user: "datadog-cluster-agent"`,
-      `current-context: "sa"`,
-      ""
-    ].join("\n")
-    writeFileSync(path, yaml, { mode: 0o600 })
-    return path
-  }
+  const serviceAccountKubeconfig = (namespace: string): Promise<string> =>
+    tokenKubeconfig(cluster.kubeConfig.makeApiClient(CoreV1Api), cluster, namespace)
 
   /**
    * The real agent, with the Deployment's env (Secrets filled in), off-cluster ports and files,

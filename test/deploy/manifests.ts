@@ -1,6 +1,6 @@
 /**
  * The shipped manifests (deploy/) as plain objects, read the way `kubectl apply -k deploy/` reads
- * them: kustomization.yaml's `resources`, every YAML document of each file. Test-only: js-yaml
+ * them: the base kustomization's `resources` (deploy/base/), every YAML document of each file. Test-only: js-yaml
  * comes with @kubernetes/client-node and is parsed raw here, because client-node's own loader
  * maps objects onto its models and would silently drop a misspelt field.
  */
@@ -10,6 +10,8 @@ import { loadAll } from "js-yaml"
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
 export const deployDir = `${repoRoot}deploy/`
+/** The base kustomization (`deploy/` applies it; overlays such as deploy/external-metrics/ build on it). */
+export const baseDir = `${deployDir}base/`
 
 /** A Kubernetes object as written in YAML (only the parts the tests read are typed). */
 export interface Manifest {
@@ -123,13 +125,13 @@ const isManifest = (doc: unknown): doc is Manifest =>
   typeof (doc as { metadata?: { name?: unknown } }).metadata?.name === "string"
 
 export const readKustomization = (): Kustomization => {
-  const [doc] = loadAll(readFileSync(`${deployDir}kustomization.yaml`, "utf8"))
+  const [doc] = loadAll(readFileSync(`${baseDir}kustomization.yaml`, "utf8"))
   return doc as Kustomization
 }
 
 /** Every object of one file; a document that is not a Kubernetes object throws. */
-export const readManifests = (file: string): ReadonlyArray<Manifest> =>
-  loadAll(readFileSync(`${deployDir}${file}`, "utf8"))
+export const readManifests = (file: string, dir: string = baseDir): ReadonlyArray<Manifest> =>
+  loadAll(readFileSync(`${dir}${file}`, "utf8"))
     .filter((doc) => doc !== null && doc !== undefined)
     .map((doc, i) => {
       if (!isManifest(doc)) throw new Error(`${file}: document ${i + 1} is not a Kubernetes object`)
