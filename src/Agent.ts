@@ -2,7 +2,10 @@
 // screen. `start` builds this layer and runs it until SIGTERM/SIGINT.
 //
 //   every replica   Telemetry (:5000), health probes, the API server probe, the node-agent API
-//                   (:5005), the metadata mapper, the cluster ID, the Datadog API key check
+//                   (:5005), the metadata mapper, the cluster ID, the Datadog API key check, and
+//                   with DD_EXTERNAL_METRICS_PROVIDER_ENABLED the external metrics API (:8443) over
+//                   the provider's copy of the metrics (the provider's Datadog queries and
+//                   ConfigMap writes run on the leader only)
 //   leader only     event collection, control-plane checks: each runs under the leader lease,
 //                   started when this replica becomes leader and stopped, and finished, before
 //                   the lease could pass to another (always leader with DD_LEADER_ELECTION=false)
@@ -21,6 +24,8 @@ import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
 import { ControlPlaneCheckLive } from "./services/ControlPlaneCheck.ts"
 import { EventCollectorLive } from "./services/EventCollector.ts"
+import { ExternalMetrics } from "./services/ExternalMetrics.ts"
+import { ExternalMetricsApi } from "./services/ExternalMetricsApi.ts"
 import { Health } from "./services/Health.ts"
 import { ApiserverCheckConfig } from "./services/kubernetesApiserver/confd.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
@@ -28,8 +33,23 @@ import { NodeAgentApi } from "./services/NodeAgentApi.ts"
 import { TelemetryLive } from "./services/Telemetry.ts"
 import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 
+/** The external metrics provider and its API when enabled; else only its (disabled) status. */
+const ExternalMetricsLive = Layer.unwrap(
+  Effect.map(ClusterAgentConfig, (config) =>
+    config.externalMetricsEnabled
+      ? ExternalMetricsApi.layer.pipe(Layer.provideMerge(ExternalMetrics.layer))
+      : ExternalMetrics.disabled
+  )
+)
+
 /** Features that run on every replica. */
-const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbeLive, NodeAgentApi.layer, DatadogKeyCheckLive).pipe(
+const EveryReplica = Layer.mergeAll(
+  TelemetryLive,
+  ApiServerProbeLive,
+  NodeAgentApi.layer,
+  DatadogKeyCheckLive,
+  ExternalMetricsLive
+).pipe(
   Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
 )
 
@@ -38,7 +58,8 @@ const LeaderOnly = Layer.mergeAll(EventCollectorLive, ControlPlaneCheckLive)
 
 /** The watched kinds of the enabled features: each kind is listed and watched once. */
 export const agentWatches = (config: ClusterAgentConfigShape): ReadonlyArray<AnyWatchRequest> => [
-  ...MetadataMapper.watches(config)
+  ...MetadataMapper.watches(config),
+  ...ExternalMetrics.watches(config)
 ]
 
 const WatchesLive = Layer.unwrap(
