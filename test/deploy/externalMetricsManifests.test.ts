@@ -187,7 +187,7 @@ describe.runIf(clusterAvailable)("deploy/external-metrics against the API server
     const metadata =
       o.metadata.namespace === "kube-system" ? { ...moved.metadata, namespace: "kube-system" } : moved.metadata
     const roleRef =
-      original.roleRef !== undefined && original.roleRef.name.startsWith("system:") ? original.roleRef : moved.roleRef
+      original.roleRef?.name.startsWith("system:") ? original.roleRef : moved.roleRef
     const subjects = moved.subjects?.map((s, i) =>
       original.subjects?.[i]?.namespace === "kube-system" ? { ...s, namespace: "kube-system" } : s
     )
