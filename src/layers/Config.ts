@@ -318,6 +318,14 @@ export const parseEnv = (
       missing === settings.clusterTrustChainCaCert ? settings.clusterTrustChainCaKey : settings.clusterTrustChainCaCert
     problems.push(`${missing.env}: must be set when ${other.env} is set`)
   }
+  // Metric queries take an application key besides the API key: without one the provider could
+  // only ever serve errors.
+  const v = parsed.values
+  if (v.externalMetricsEnabled && Option.isNone(v.externalMetricsAppKey) && Option.isNone(v.appKey)) {
+    problems.push(
+      `${settings.appKey.env}: must be set when ${settings.externalMetricsEnabled.env} is true (or ${settings.externalMetricsAppKey.env}): Datadog metric queries need an application key`
+    )
+  }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, parsed }
 }
 

@@ -184,8 +184,24 @@ describe("validation", () => {
     // The external metrics port only opens when the provider is enabled.
     expect(problemsOf({ DD_EXTERNAL_METRICS_PROVIDER_PORT: "5000" })).toEqual([])
     expect(
-      problemsOf({ DD_EXTERNAL_METRICS_PROVIDER_PORT: "5000", DD_EXTERNAL_METRICS_PROVIDER_ENABLED: "true" })
+      problemsOf({
+        DD_EXTERNAL_METRICS_PROVIDER_PORT: "5000",
+        DD_EXTERNAL_METRICS_PROVIDER_ENABLED: "true",
+        DD_APP_KEY: "0123456789abcdef0123456789abcdef01234567"
+      })
     ).toEqual(["DD_EXTERNAL_METRICS_PROVIDER_PORT: port 5000 is already used by DD_METRICS_PORT; ports must differ"])
+  })
+
+  it("the external metrics provider needs an application key", () => {
+    const key = "0123456789abcdef0123456789abcdef01234567"
+    expect(problemsOf({ DD_EXTERNAL_METRICS_PROVIDER_ENABLED: "true" })).toEqual([
+      "DD_APP_KEY: must be set when DD_EXTERNAL_METRICS_PROVIDER_ENABLED is true (or DD_EXTERNAL_METRICS_PROVIDER_APP_KEY): Datadog metric queries need an application key"
+    ])
+    expect(problemsOf({ DD_EXTERNAL_METRICS_PROVIDER_ENABLED: "true", DD_APP_KEY: key })).toEqual([])
+    expect(
+      problemsOf({ DD_EXTERNAL_METRICS_PROVIDER_ENABLED: "true", DD_EXTERNAL_METRICS_PROVIDER_APP_KEY: key })
+    ).toEqual([])
+    expect(problemsOf({})).toEqual([])
   })
 
   it("the cluster CA certificate and key go together", () => {
@@ -285,7 +301,8 @@ describe("every variable", () => {
   // Variables that only make sense together with another one.
   const companions: Record<string, Record<string, string>> = {
     DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: { DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: "/ca/key.pem" },
-    DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: { DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: "/ca/cert.pem" }
+    DD_CLUSTER_TRUST_CHAIN_CA_KEY_FILE_PATH: { DD_CLUSTER_TRUST_CHAIN_CA_CERT_FILE_PATH: "/ca/cert.pem" },
+    DD_EXTERNAL_METRICS_PROVIDER_ENABLED: { DD_APP_KEY: "0123456789abcdef0123456789abcdef01234567" }
   }
 
   it.each(entries)("%s: a valid value is read, shown and read back to the same value", (key, s) => {
