@@ -5,6 +5,9 @@
 // 3. `Authorization: Bearer <token>`: a TokenReview, its answer cached ~10 s under the token's
 //    SHA-256 (the token itself is never kept as a key nor logged).
 // X-Remote-* headers from any other peer are ignored. Nothing valid: unauthenticated (401).
+// Every authenticated user is also in group system:authenticated (k8s.io/apiserver's
+// AuthenticatedGroupAdder): the aggregator's discovery and OpenAPI requests come as users without
+// groups, and RBAC's system:discovery role admits them through that group.
 import { createHash, type X509Certificate } from "node:crypto"
 import type { AuthConfig, CaBundle, RequestHeaderConfig } from "./authConfig.ts"
 import type { TtlCache } from "./ttlCache.ts"
@@ -105,8 +108,25 @@ export const bearerToken = (headers: Headers): string | undefined => {
 
 export const tokenCacheKey = (token: string) => createHash("sha256").update(token).digest("base64url")
 
+export const allAuthenticated = "system:authenticated"
+
+/** Pure: the user with group system:authenticated added, as k8s.io/apiserver's group adder does. */
+export const withAuthenticatedGroup = (user: User): User =>
+  user.name === "system:anonymous" || user.groups.some((g) => g === allAuthenticated || g === "system:unauthenticated")
+    ? user
+    : { ...user, groups: [...user.groups, allAuthenticated] }
+
 /** Pure up to the token review: who the request is from. */
 export const authenticate = async (
+  request: AuthenticationRequest,
+  config: AuthConfig,
+  reviewToken: (token: string) => Promise<TokenReviewResult>
+): Promise<Authentication> => {
+  const result = await identify(request, config, reviewToken)
+  return result._tag === "Authenticated" ? { ...result, user: withAuthenticatedGroup(result.user) } : result
+}
+
+const identify = async (
   request: AuthenticationRequest,
   config: AuthConfig,
   reviewToken: (token: string) => Promise<TokenReviewResult>

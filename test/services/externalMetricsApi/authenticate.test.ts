@@ -7,7 +7,8 @@ import {
   type Headers,
   type TokenReviewResult,
   tokenCacheKey,
-  userFromHeaders
+  userFromHeaders,
+  withAuthenticatedGroup
 } from "../../../src/services/externalMetricsApi/authenticate.ts"
 import { makeTtlCache } from "../../../src/services/externalMetricsApi/ttlCache.ts"
 import { issueClient, makeCa, peerOf } from "./pki.ts"
@@ -105,7 +106,7 @@ describe("authenticate", () => {
     expect(result).toEqual({
       _tag: "Authenticated",
       via: "client-certificate",
-      user: { name: "alice", groups: ["dev", "ops"], extra: {} }
+      user: { name: "alice", groups: ["dev", "ops", "system:authenticated"], extra: {} }
     })
   })
 
@@ -160,6 +161,38 @@ describe("authenticate", () => {
     expect(await authenticate({ peer: peerOf(frontProxy), headers: remoteHeaders }, none, noTokens)).toMatchObject({
       _tag: "Unauthenticated"
     })
+  })
+})
+
+describe("withAuthenticatedGroup", () => {
+  it("adds system:authenticated once, never to anonymous or unauthenticated users", () => {
+    const user = (name: string, groups: Array<string>) => ({ name, groups, extra: {} })
+    expect(withAuthenticatedGroup(user("system:aggregator", [])).groups).toEqual(["system:authenticated"])
+    expect(withAuthenticatedGroup(user("a", ["x"])).groups).toEqual(["x", "system:authenticated"])
+    expect(withAuthenticatedGroup(user("a", ["system:authenticated", "x"])).groups).toEqual([
+      "system:authenticated",
+      "x"
+    ])
+    expect(withAuthenticatedGroup(user("system:anonymous", [])).groups).toEqual([])
+    expect(withAuthenticatedGroup(user("a", ["system:unauthenticated"])).groups).toEqual(["system:unauthenticated"])
+  })
+
+  it("every way in gets it: the aggregator's group-less OpenAPI user, tokens", async () => {
+    const openapi = await authenticate(
+      { peer: peerOf(frontProxy), headers: { "x-remote-user": ["system:aggregator"] } },
+      config,
+      noTokens
+    )
+    expect(openapi).toMatchObject({ user: { name: "system:aggregator", groups: ["system:authenticated"] } })
+    const token = await authenticate(
+      { peer: undefined, headers: { authorization: ["Bearer t"] } },
+      config,
+      async () => ({
+        _tag: "Authenticated",
+        user: { name: "sa", groups: ["system:serviceaccounts"], extra: {} }
+      })
+    )
+    expect(token).toMatchObject({ user: { groups: ["system:serviceaccounts", "system:authenticated"] } })
   })
 })
 

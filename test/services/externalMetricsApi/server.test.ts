@@ -246,7 +246,7 @@ describe("ExternalMetricsApi over TLS", () => {
       expect(await request(port, selectorPath, { headers: forged, cert: selfSigned })).toMatchObject({ status: 401 })
       // A client-CA certificate authenticates as itself, whatever the headers say.
       expect(await request(port, selectorPath, { headers: forged, cert: carol })).toMatchObject({ status: 403 })
-      expect(fake.sars.map((s) => [s.user, s.groups])).toEqual([["carol", ["readers"]]])
+      expect(fake.sars.map((s) => [s.user, s.groups])).toEqual([["carol", ["readers", "system:authenticated"]]])
     })
   })
 
