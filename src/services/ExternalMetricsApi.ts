@@ -21,8 +21,7 @@ import type * as Scope from "effect/Scope"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
 import { nodeHttp, nodeHttp2 } from "../lib/builtins.ts"
-import type { ServedMetricsShape } from "./externalMetrics/served.ts"
-import { ServedMetrics } from "./externalMetrics/served.ts"
+import { ServedMetrics, type ServedMetricsShape } from "./externalMetrics/served.ts"
 import { type AuthConfig, emptyAuthConfig, sameCas, trustedPems } from "./externalMetricsApi/authConfig.ts"
 import { cachedTokenReview, type TokenReviewResult } from "./externalMetricsApi/authenticate.ts"
 import { authorize, type ReviewResult } from "./externalMetricsApi/authorize.ts"
@@ -71,6 +70,7 @@ export interface ExternalMetricsApiShape {
 }
 
 const reviewCacheSize = 10_000
+const idleTimeoutMs = 120_000
 
 /** The server over explicit dependencies; it stops listening when the scope closes. */
 export const makeExternalMetricsApi = (
@@ -140,11 +140,14 @@ export const makeExternalMetricsApi = (
     // One TLS listener; ALPN picks HTTP/1.1 or h2 per connection, as on the command port.
     const http1 = nodeHttp().createServer(listener as unknown as Http.RequestListener)
     http1.keepAliveTimeout = 60_000
+    // The aggregator speaks h2 and keeps its sessions open; an idle one is closed with a GOAWAY
+    // after 2 minutes, so the client opens a new one instead of losing a request to a reset.
     let http2: Http2.Http2Server | undefined
     const http2Server = () => {
       if (http2 === undefined) {
         http2 = nodeHttp2().createServer()
         http2.on("request", listener)
+        http2.on("session", (session) => session.setTimeout(idleTimeoutMs, () => session.close()))
       }
       return http2
     }
@@ -157,11 +160,15 @@ export const makeExternalMetricsApi = (
     server = tls
     const sockets = new Set<Socket>()
     tls.on("secureConnection", (socket: Tls.TLSSocket) => {
-      socket.setTimeout(120_000, () => socket.destroy())
       sockets.add(socket)
       socket.once("close", () => sockets.delete(socket))
-      if (socket.alpnProtocol === "h2") http2Server().emit("connection", socket)
-      else http1.emit("connection", socket)
+      if (socket.alpnProtocol === "h2") {
+        http2Server().emit("connection", socket)
+      } else {
+        // HTTP/1.1 keep-alive ends after 60 s idle (above); this bounds a stalled client.
+        socket.setTimeout(idleTimeoutMs, () => socket.destroy())
+        http1.emit("connection", socket)
+      }
     })
     tls.on("tlsClientError", () => undefined)
 

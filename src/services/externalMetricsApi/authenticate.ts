@@ -50,10 +50,8 @@ export type TokenReviewResult =
   | { readonly _tag: "Authenticated"; readonly user: User }
   | { readonly _tag: "Rejected"; readonly why: string }
 
-/** Pure: whether the verified chain goes through one of the bundle's CAs. */
-export const chainsTo = (peer: PeerCertificate, bundle: CaBundle | undefined): boolean => {
-  if (bundle === undefined || !peer.authorized) return false
-  return peer.chain.some((cert) =>
+const issuedBy = (peer: PeerCertificate, bundle: CaBundle): boolean =>
+  peer.chain.some((cert) =>
     bundle.certificates.some((ca) => {
       try {
         return cert.checkIssued(ca) && cert.verify(ca.publicKey)
@@ -62,6 +60,25 @@ export const chainsTo = (peer: PeerCertificate, bundle: CaBundle | undefined): b
       }
     })
   )
+
+// Signature checks cost ~0.1 ms each: remembered per connection's peer and per bundle (a changed
+// ConfigMap makes new bundles, so a rotation is seen at once).
+const verified = new WeakMap<PeerCertificate, WeakMap<CaBundle, boolean>>()
+
+/** Whether the verified chain goes through one of the bundle's CAs. */
+export const chainsTo = (peer: PeerCertificate, bundle: CaBundle | undefined): boolean => {
+  if (bundle === undefined || !peer.authorized) return false
+  let known = verified.get(peer)
+  if (known === undefined) {
+    known = new WeakMap()
+    verified.set(peer, known)
+  }
+  let result = known.get(bundle)
+  if (result === undefined) {
+    result = issuedBy(peer, bundle)
+    known.set(bundle, result)
+  }
+  return result
 }
 
 const first = (headers: Headers, names: ReadonlyArray<string>): string | undefined => {
