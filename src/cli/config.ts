@@ -4,27 +4,12 @@ import * as Console from "effect/Console"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
-import { ClusterAgentConfig, type ClusterAgentConfigShape, configRows, derivedRows } from "../layers/Config.ts"
+import { ClusterAgentConfig } from "../layers/Config.ts"
 import { CliExit } from "./CliExit.ts"
+import { configJson, renderConfig } from "./configText.ts"
 
-/** Pure: the text table. */
-export const renderConfig = (config: ClusterAgentConfigShape): string => {
-  const rows = configRows(config)
-  const width = Math.max(...rows.map((r) => r.variable.length))
-  const valueWidth = Math.min(48, Math.max(...rows.map((r) => r.value.length)))
-  const lines = rows.map((r) => {
-    const source = r.from === undefined ? r.source : `env (${r.from})`
-    return `${r.variable.padEnd(width)}  ${(r.value === "" ? '""' : r.value).padEnd(valueWidth)}  ${source}`
-  })
-  const derived = derivedRows(config).map(([name, value]) => `  ${name}: ${value}`)
-  return [...lines, "", "Effective values:", ...derived].join("\n")
-}
-
-/** Pure: the JSON document of `config --json`. */
-export const configJson = (config: ClusterAgentConfigShape) => ({
-  settings: configRows(config).map(({ doc: _doc, ...row }) => row),
-  effective: Object.fromEntries(derivedRows(config))
-})
+// The rendering is pure and free of effect/cli, so that the agent's flare can use it too.
+export { configJson, renderConfig }
 
 /** Loads the configuration; on problems prints one line each to stderr and exits 1. */
 export const loadConfigOrExit = ClusterAgentConfig.load.pipe(

@@ -1,8 +1,10 @@
-// Structured logs: one JSON object per line on stdout, at the level of DD_LOG_LEVEL.
+// Structured logs: one JSON object per line on stdout, at the level of DD_LOG_LEVEL. The last lines
+// are also kept in memory (a bounded ring) for the flare.
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as References from "effect/References"
+import { recentLogs } from "../services/flare/logRing.ts"
 
 /** The original's level words mapped onto Effect's levels (`critical` is Fatal). */
 export const logLevelOf = {
@@ -15,5 +17,13 @@ export const logLevelOf = {
   off: "None"
 } as const satisfies Record<string, LogLevel.LogLevel>
 
+/** Logger.consoleJson, each line also kept in `recentLogs`. */
+const consoleJsonKept = Logger.withConsoleLog(
+  Logger.map(Logger.formatJson, (line) => {
+    recentLogs.push(line)
+    return line
+  })
+)
+
 export const loggingLayer = (level: keyof typeof logLevelOf) =>
-  Layer.mergeAll(Logger.layer([Logger.consoleJson]), Layer.succeed(References.MinimumLogLevel, logLevelOf[level]))
+  Layer.mergeAll(Logger.layer([consoleJsonKept]), Layer.succeed(References.MinimumLogLevel, logLevelOf[level]))
