@@ -196,7 +196,8 @@ const samples = (metrics: ReturnType<typeof parsePrometheus>, name: string) =>
 /** A watch layer that delivers nothing: the elector then only polls, like client-go. */
 const quietWatches = Layer.succeed(Watches, {
   reflect: () => Effect.die(new Error("no store in these tests")),
-  watch: () => Stream.never
+  watch: () => Stream.never,
+  stats: Effect.succeed([])
 })
 
 describe("LeaderLease (in-memory API server, test clock)", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Schedule, Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Schedule, Scope, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import type { KubeObject } from "../../src/layers/kube/types.ts"
 import type { WatchRequest } from "../../src/streams/request.ts"
 import { text } from "../../src/streams/strip.ts"
@@ -113,6 +114,37 @@ describe("Watches", () => {
       yield* cluster.emit("configmaps", "ADDED", { metadata: { name: "c", namespace: "ns" } })
       yield* settle
       expect(seen).toEqual(["c"])
+    })
+  )
+
+  it.effect("stats: each running list/watch with its objects, sync, relists, events and last event time", () =>
+    Effect.gen(function* () {
+      const cluster = yield* fakeCluster
+      cluster.seed("configmaps", { metadata: { name: "a", namespace: "ns" } })
+      const watches = yield* makeWatches(cluster.kube, options, Duration.minutes(5), [names, labelled])
+      expect(yield* watches.stats).toEqual([])
+      yield* TestClock.adjust("10 seconds")
+      const scope = yield* Scope.make()
+      yield* (yield* watches.reflect(names).pipe(Scope.provide(scope))).synced
+      yield* settle
+      expect(yield* watches.stats).toEqual([
+        { kind: "configmaps", objects: 1, synced: true, relists: 1, events: 0, lastEventAt: 10_000 }
+      ])
+      yield* TestClock.adjust("5 seconds")
+      yield* cluster.emit("configmaps", "ADDED", { metadata: { name: "b", namespace: "ns" } })
+      yield* settle
+      // A watch without a store (a cursor of its own) shows too, without objects or sync.
+      const raw = yield* watches.watch(names, { resumeFrom: "42" }).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* settle
+      expect(yield* watches.stats).toEqual([
+        { kind: "configmaps", objects: 2, synced: true, relists: 1, events: 1, lastEventAt: 15_000 },
+        { kind: "configmaps", relists: 0, events: 0, lastEventAt: undefined }
+      ])
+      // Stopped watches leave the list.
+      yield* Fiber.interrupt(raw)
+      yield* Scope.close(scope, Exit.void)
+      yield* settle
+      expect(yield* watches.stats).toEqual([])
     })
   )
 })
