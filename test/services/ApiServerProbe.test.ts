@@ -3,12 +3,18 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { fakeKubeClient } from "../../dev/fakeKubeClient.ts"
 import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { KubeClient, type KubeClientShape, KubeError } from "../../src/layers/KubeClient.ts"
-import { ApiServerProbeLive, runProbe, shouldWarn } from "../../src/services/ApiServerProbe.ts"
+import {
+  ApiServerProbeLive,
+  type ApiServerStatus,
+  defaultProbeOptions,
+  runProbe,
+  shouldWarn
+} from "../../src/services/ApiServerProbe.ts"
 import { Health } from "../../src/services/Health.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
 import { advance, captureLogs } from "../support/effectTest.ts"
@@ -144,6 +150,43 @@ describe("ApiServerProbe (fake API server, test clock)", () => {
       expect(yield* ready).toBe(true)
       expect(logs.lines.filter((l) => l.message === "connected to the API server")).toHaveLength(2)
       expect(fiber.pollUnsafe()).toBeUndefined()
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("keeps the connection's state for the status page: since when, the version, the last error", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const { kube, up, state } = fakeKube()
+      const health = yield* Health.make
+      const handle = yield* health.register("apiserver", ["ready"])
+      const status = yield* Ref.make<ApiServerStatus>({ server: kube.server, connected: false })
+      yield* Effect.forkChild(runProbe(kube, handle, defaultProbeOptions, status))
+      yield* Effect.yieldNow
+      expect(yield* Ref.get(status)).toEqual({
+        server: "https://10.0.0.1:443",
+        connected: false,
+        since: 0,
+        gitVersion: undefined,
+        lastError: "GET /version: Transport: connect ECONNREFUSED 10.0.0.1:443"
+      })
+      yield* advance("10 seconds")
+      // Still down: the state began at the first failure.
+      expect((yield* Ref.get(status)).since).toBe(0)
+      up(true)
+      yield* advance("30 seconds")
+      const connected = yield* Ref.get(status)
+      expect(connected).toMatchObject({ connected: true, gitVersion: "v1.34.4" })
+      expect(connected.lastError).toBeUndefined()
+      const since = connected.since ?? -1
+      expect(since).toBeGreaterThan(10_000)
+      state.readyzUp = false
+      yield* advance("10 seconds")
+      expect(yield* Ref.get(status)).toMatchObject({
+        connected: false,
+        gitVersion: "v1.34.4",
+        lastError: "GET /readyz: Transport: connect ECONNREFUSED 10.0.0.1:443"
+      })
+      expect((yield* Ref.get(status)).since).toBeGreaterThan(since)
     }).pipe(Effect.provide(logs.layer))
   })
 
