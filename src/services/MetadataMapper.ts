@@ -42,6 +42,20 @@ export interface MetadataMapperShape {
   readonly nodeLabels: (node: string) => Labels | undefined
   readonly nodeAnnotations: (node: string) => Labels | undefined
   readonly namespace: (name: string) => SlimNamespace | undefined
+  /** What the mapper holds, for the status page (undefined when disabled). */
+  readonly stats: () => MetadataMapperStats | undefined
+}
+
+export interface MetadataMapperStats {
+  /** True once the index has taken in a complete list of every kind (the `metadata` readiness). */
+  readonly synced: boolean
+  readonly nodes: number
+  readonly pods: number
+  readonly services: number
+  readonly endpointSlices: number
+  readonly namespaces: number
+  /** Pods backed by at least one service: the entries node agents get. */
+  readonly podsWithServices: number
 }
 
 const emptyStore = {
@@ -121,6 +135,7 @@ export const makeMetadataMapper = (sources: MetadataSources) =>
         return Deferred.await(caughtUp)
       })
 
+    let synced = false
     const caughtUp = [
       yield* follow(sources.endpointSlices, (change) => forget(index.follow(change))),
       yield* follow(sources.pods, (change) => forget(nodesOfPod(change))),
@@ -144,9 +159,31 @@ export const makeMetadataMapper = (sources: MetadataSources) =>
       podTagsJson: (node, namespace, pod) => JSON.stringify(podTags(index, stores, node, namespace, pod)),
       nodeLabels: (node) => stores.nodes.get(node)?.labels,
       nodeAnnotations: (node) => stores.nodes.get(node)?.annotations,
-      namespace: (name) => stores.namespaces.get(name)
+      namespace: (name) => stores.namespaces.get(name),
+      stats: () => {
+        let podsWithServices = 0
+        for (const node of index.nodeNames()) {
+          for (const pods of index.entries(node)?.values() ?? []) podsWithServices += pods.size
+        }
+        return {
+          synced,
+          nodes: stores.nodes.size(),
+          pods: stores.pods.size(),
+          services: stores.services.size(),
+          endpointSlices: sources.endpointSlices.store.size(),
+          namespaces: stores.namespaces.size(),
+          podsWithServices
+        }
+      }
     }
-    return { mapper, caughtUp: Effect.all(caughtUp, { discard: true }) }
+    const allCaughtUp = Effect.all(caughtUp, { discard: true }).pipe(
+      Effect.tap(() =>
+        Effect.sync(() => {
+          synced = true
+        })
+      )
+    )
+    return { mapper, caughtUp: allCaughtUp }
   })
 
 /** The mapper when metadata collection is off: every node and namespace is unknown. */
@@ -157,7 +194,8 @@ export const disabledMetadataMapper: MetadataMapperShape = {
   podTagsJson: () => "null",
   nodeLabels: () => undefined,
   nodeAnnotations: () => undefined,
-  namespace: () => undefined
+  namespace: () => undefined,
+  stats: () => undefined
 }
 
 const enabled = (config: ClusterAgentConfigShape) => config.collectMetadataTags && config.useMetadataMapper

@@ -15,7 +15,8 @@ export const fakeMapper: MetadataMapperShape = {
   nodeLabels: (node) => (node === "node-a" ? { "kubernetes.io/hostname": "node-a" } : undefined),
   nodeAnnotations: (node) => (node === "node-a" ? { "cluster.k8s.io/machine": "machine-17" } : undefined),
   namespace: (name) =>
-    name === "shop" ? { name: "shop", labels: { env: "prod" }, annotations: { team: "payments" } } : undefined
+    name === "shop" ? { name: "shop", labels: { env: "prod" }, annotations: { team: "payments" } } : undefined,
+  stats: () => undefined
 }
 
 export const clusterToken = "ClusterTokenClusterTokenClusterToken0001"
