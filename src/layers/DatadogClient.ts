@@ -125,6 +125,19 @@ export interface KeyStatus {
   readonly checkedAt?: number
 }
 
+/** What the last requests to one endpoint did, for the status page. */
+export interface EndpointStatus {
+  /** `/api/v1/events`, `/api/v1/query`, ... */
+  readonly endpoint: string
+  /** When an attempt last succeeded (ms since the epoch). */
+  readonly lastSuccessAt?: number | undefined
+  /** When an attempt last failed, and why (no key in it). */
+  readonly lastErrorAt?: number | undefined
+  readonly lastError?: string | undefined
+  /** The `X-RateLimit-*` headers of the last answer that had them. */
+  readonly rateLimit?: RateLimit | undefined
+}
+
 export interface DatadogClientShape {
   /** GET /api/v1/validate; a rejected key fails with reason Forbidden. Updates `keyStatus`. */
   readonly validateApiKey: () => Effect.Effect<void, DatadogApiError>
@@ -153,6 +166,8 @@ export interface DatadogClientShape {
   readonly validateAtStart: Effect.Effect<void>
   /** The base URLs in use (no secrets). */
   readonly endpoints: { readonly api: string; readonly query: string }
+  /** Each endpoint called so far, in first-call order. */
+  readonly endpointStatus: Effect.Effect<ReadonlyArray<EndpointStatus>>
 }
 
 export interface DatadogClientOptions {
@@ -287,6 +302,12 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
       )
     )
 
+    const byEndpoint = new Map<string, EndpointStatus>()
+    const noteEndpoint = (endpoint: string, change: Partial<EndpointStatus>) =>
+      Effect.sync(() => {
+        byEndpoint.set(endpoint, { ...byEndpoint.get(endpoint), ...change, endpoint })
+      })
+
     /** One request and its answer, counted and with its rate-limit headers recorded. */
     const attempt = <T>(spec: RequestSpec, schema: Schema.Decoder<T>): Effect.Effect<T, DatadogApiError> =>
       Effect.logDebug("Datadog request").pipe(
@@ -294,12 +315,26 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
         Effect.andThen(transport.send(spec)),
         Effect.flatMap((answer) => {
           const rateLimit = parseRateLimit(answer.headers)
-          return (rateLimit === undefined ? Effect.void : recordRateLimit(spec.endpoint, rateLimit)).pipe(
-            Effect.andThen(Effect.fromResult(classifyAnswer(spec, answer, schema, secrets)))
-          )
+          return (
+            rateLimit === undefined
+              ? Effect.void
+              : Effect.andThen(recordRateLimit(spec.endpoint, rateLimit), noteEndpoint(spec.endpoint, { rateLimit }))
+          ).pipe(Effect.andThen(Effect.fromResult(classifyAnswer(spec, answer, schema, secrets))))
         }),
-        Effect.tap(() => Metric.update(requestSucceeded, 1)),
-        Effect.tapError(() => Metric.update(requestFailed, 1))
+        Effect.tap(() =>
+          Effect.andThen(
+            Metric.update(requestSucceeded, 1),
+            Effect.flatMap(Clock.currentTimeMillis, (now) => noteEndpoint(spec.endpoint, { lastSuccessAt: now }))
+          )
+        ),
+        Effect.tapError((e) =>
+          Effect.andThen(
+            Metric.update(requestFailed, 1),
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              noteEndpoint(spec.endpoint, { lastErrorAt: now, lastError: e.message })
+            )
+          )
+        )
       )
 
     /** A request, retried on retryable failures. */
@@ -509,7 +544,8 @@ const makeClient = (options: DatadogClientOptions): Effect.Effect<DatadogClientS
       keyStatus: SubscriptionRef.get(keyState),
       keyStatusChanges: SubscriptionRef.changes(keyState),
       validateAtStart,
-      endpoints: { api: options.apiUrl, query: options.queryUrl }
+      endpoints: { api: options.apiUrl, query: options.queryUrl },
+      endpointStatus: Effect.sync(() => [...byEndpoint.values()])
     } satisfies DatadogClientShape
   })
 

@@ -269,6 +269,7 @@ export const memoryDatadog = (timeline: Array<string>) =>
       keyStatus: SubscriptionRef.get(keyState),
       keyStatusChanges: Stream.die("memory Datadog: keyStatusChanges was not expected"),
       validateAtStart: Effect.void,
+      endpointStatus: Effect.succeed([]),
       endpoints: { api: "memory://datadog", query: "memory://datadog" }
     }
     return {
