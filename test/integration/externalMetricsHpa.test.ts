@@ -20,16 +20,17 @@ import {
   AutoscalingV2Api,
   CoreV1Api,
   KubeConfig,
-  type V1Pod,
   type V2HorizontalPodAutoscaler
 } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
 import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
+import { apiServiceAvailability, pointApiServiceAt } from "../../dev/demo/apiService.ts"
+import { startFakeKubelet } from "../../dev/demo/fakeKubelet.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
 import { allManifests, deployDir, type Manifest, readManifests } from "../deploy/manifests.ts"
+import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable } from "../support/cluster.ts"
 import { serviceAccountKubeconfig } from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -48,9 +49,10 @@ let core: CoreV1Api
 let apps: AppsV1Api
 let autoscaling: AutoscalingV2Api
 let adminTls: TlsClient
+let kc: KubeConfig
 const agents: Array<Agent> = []
 let agentKubeconfig = ""
-let stopMarking = () => {}
+let stopMarking = async () => {}
 const externalMetricsDir = `${deployDir}external-metrics/`
 
 interface Agent {
@@ -170,26 +172,6 @@ const createShippedIdentity = async () => {
   }
 }
 
-/** Points the shipped APIService (its Service an ExternalName to localhost here) at `agent`. */
-const pointApiServiceAt = async (agent: Agent) => {
-  const [shipped] = readManifests("apiservice.yaml", externalMetricsDir)
-  const spec = (shipped as unknown as { spec: { service: Record<string, unknown> } }).spec
-  const apiService = { ...shipped, spec: { ...spec, service: { ...spec.service, port: agent.metricsApiPort } } }
-  const path = "/apis/apiregistration.k8s.io/v1/apiservices"
-  const existing = await admin("GET", `${path}/v1beta1.external.metrics.k8s.io`)
-  if (existing.status === 200) {
-    const current = JSON.parse(existing.body) as { metadata: { resourceVersion: string } }
-    const res = await admin("PUT", `${path}/v1beta1.external.metrics.k8s.io`, {
-      ...apiService,
-      metadata: { ...apiService.metadata, resourceVersion: current.metadata.resourceVersion }
-    })
-    expect(res.status, res.body).toBe(200)
-  } else {
-    const res = await admin("POST", path, apiService)
-    expect(res.status, res.body).toBe(201)
-  }
-}
-
 const externalMetric = async (labelSelector: string) => {
   const res = await admin(
     "GET",
@@ -263,41 +245,6 @@ const recordReplicas = (name: string) => {
   }
 }
 
-/** What a kubelet would do: pods become Running and Ready (no node, so deletion is immediate). */
-const markPodsReady = () => {
-  let stopped = false
-  const loop = async () => {
-    while (!stopped) {
-      const pods = await core.listNamespacedPod({ namespace: NAMESPACE }).catch(() => undefined)
-      for (const pod of pods?.items ?? []) {
-        const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
-        if (ready || pod.metadata?.deletionTimestamp !== undefined) continue
-        const now = new Date()
-        const body: V1Pod = {
-          ...pod,
-          status: {
-            ...pod.status,
-            phase: "Running",
-            startTime: now,
-            conditions: [
-              { type: "Ready", status: "True", lastTransitionTime: now },
-              { type: "ContainersReady", status: "True", lastTransitionTime: now }
-            ]
-          }
-        }
-        await core
-          .replaceNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: NAMESPACE, body })
-          .catch(() => undefined)
-      }
-      await new Promise((r) => setTimeout(r, 150))
-    }
-  }
-  void loop()
-  return () => {
-    stopped = true
-  }
-}
-
 describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metrics", () => {
   let follower: Agent
   let first: Agent
@@ -305,7 +252,7 @@ describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metric
   beforeAll(async () => {
     plane = await startControlPlane()
     datadog = await startFakeDatadog()
-    const kc = new KubeConfig()
+    kc = new KubeConfig()
     kc.loadFromFile(plane.kubeconfigPath)
     core = kc.makeApiClient(CoreV1Api)
     apps = kc.makeApiClient(AppsV1Api)
@@ -314,23 +261,18 @@ describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metric
     await core.createNamespace({ body: { metadata: { name: AGENT_NAMESPACE } } })
     await createShippedIdentity()
     agentKubeconfig = await serviceAccountKubeconfig(core, plane, AGENT_NAMESPACE)
-    await core.createNamespacedService({
-      namespace: AGENT_NAMESPACE,
-      body: {
-        metadata: { name: "datadog-cluster-agent-metrics-api" },
-        spec: { type: "ExternalName", externalName: "localhost" }
-      }
-    })
-    stopMarking = markPodsReady()
+    // No kubelet runs: pods become Running and Ready (on no node, so deletion is immediate).
+    stopMarking = startFakeKubelet({ core, namespaces: [NAMESPACE] }).stop
     await startAgent("agent-0")
     await startAgent("agent-1")
     first = await leader()
     follower = agents.find((a) => a !== first) as Agent
-    await pointApiServiceAt(follower)
+    // The shipped APIService, its Service an ExternalName to localhost, at the follower's port.
+    await pointApiServiceAt(kc, follower.metricsApiPort)
   }, 240_000)
 
   afterAll(async () => {
-    stopMarking()
+    await stopMarking()
     for (const a of agents) if (a.running.child.exitCode === null) a.running.child.kill("SIGKILL")
     await datadog?.close()
     await plane?.stop()
@@ -338,16 +280,10 @@ describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metric
 
   it("the APIService pointing at an agent becomes Available", async () => {
     await withLogs(
-      waitFor(
-        async () => {
-          const res = await admin("GET", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.external.metrics.k8s.io")
-          const conditions = (
-            JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string }> } }
-          ).status?.conditions
-          return conditions?.some((c) => c.type === "Available" && c.status === "True")
-        },
-        { timeoutMs: 60_000, what: "APIService Available=True" }
-      )
+      waitFor(async () => (await apiServiceAvailability(kc)).available, {
+        timeoutMs: 60_000,
+        what: "APIService Available=True"
+      })
     )
   })
 
