@@ -26,6 +26,7 @@ import { ControlPlaneCheckLive } from "./services/ControlPlaneCheck.ts"
 import { EventCollectorLive } from "./services/EventCollector.ts"
 import { ExternalMetrics } from "./services/ExternalMetrics.ts"
 import { ExternalMetricsApi } from "./services/ExternalMetricsApi.ts"
+import { Flare } from "./services/flare/Flare.ts"
 import { Health } from "./services/Health.ts"
 import { ApiserverCheckConfig } from "./services/kubernetesApiserver/confd.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
@@ -46,12 +47,10 @@ const ExternalMetricsLive = Layer.unwrap(
 const EveryReplica = Layer.mergeAll(
   TelemetryLive,
   ApiServerProbeLive,
-  NodeAgentApi.layer,
+  NodeAgentApi.layer.pipe(Layer.provide(Flare.layer)),
   DatadogKeyCheckLive,
   ExternalMetricsLive
-).pipe(
-  Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
-)
+).pipe(Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer)))
 
 /** Features that run on the leader only (each asks LeaderLease to run it while leading). */
 const LeaderOnly = Layer.mergeAll(EventCollectorLive, ControlPlaneCheckLive)

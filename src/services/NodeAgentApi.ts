@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AuthTokens } from "../layers/AuthTokens.ts"
@@ -18,6 +19,7 @@ import { ClusterAgentConfig } from "../layers/Config.ts"
 import { nodeHttp, nodeHttp2 } from "../lib/builtins.ts"
 import { version } from "../version.ts"
 import { ClusterId } from "./ClusterId.ts"
+import { Flare } from "./flare/Flare.ts"
 import { MetadataMapper } from "./MetadataMapper.ts"
 import { tokenBytes } from "./nodeAgentApi/auth.ts"
 import { makeServingCertificate } from "./nodeAgentApi/certificate.ts"
@@ -96,6 +98,8 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
       const tokens = yield* AuthTokens
       const mapper = yield* MetadataMapper
       const clusterId = yield* ClusterId
+      // POST /flare is served when the agent provides a Flare (tests of the API alone do not).
+      const flare = yield* Effect.serviceOption(Flare)
       const context = yield* Effect.context<never>()
       const certificate = yield* makeServingCertificate(config)
 
@@ -112,7 +116,17 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
               Effect.map((id) => ({ id })),
               Effect.catch((e) => Effect.as(Effect.logWarning(e.message), { error: e.message }))
             )
-          )
+          ),
+        flare: Option.match(flare, {
+          onNone: () => undefined,
+          onSome: (f) => () =>
+            Effect.runPromiseWith(context)(
+              f.create.pipe(
+                Effect.map((path) => ({ path })),
+                Effect.catch((e) => Effect.succeed({ error: e.message }))
+              )
+            )
+        })
       }
       // One labelled counter per (handler, status), made once: this is the hot path.
       const counters = new Map<string, Metric.Metric<number, unknown>>()

@@ -40,6 +40,8 @@ export interface ApiSources {
   readonly clusterId: () => Promise<{ readonly id: string } | { readonly error: string }>
   /** The accepted tokens, per credential (see auth.tokenBytes). */
   readonly tokens: Readonly<Record<Credential, Buffer>>
+  /** Builds a flare archive: its path, or why not (absent: the agent makes no flares). */
+  readonly flare?: (() => Promise<{ readonly path: string } | { readonly error: string }>) | undefined
 }
 
 export interface ApiRequest {
@@ -98,6 +100,16 @@ const answer = (match: Extract<Match, { _tag: "Found" }>, sources: ApiSources): 
     }
     case "getClusterID":
       return sources.clusterId().then((r) => ("id" in r ? json(JSON.stringify(r.id)) : textError(500, r.error)))
+    case "flare":
+      // The original answers the archive's path as is (declared JSON), or `{"error":…}` with a 500.
+      if (sources.flare === undefined) return textError(500, JSON.stringify({ error: "this agent makes no flares" }))
+      return sources
+        .flare()
+        .then((r) =>
+          "path" in r
+            ? { status: 200, headers: { "content-type": "application/json" }, body: r.path }
+            : textError(500, JSON.stringify({ error: r.error }))
+        )
   }
 }
 

@@ -16,18 +16,19 @@ export type RouteName =
   | "getNamespaceLabels"
   | "getNamespaceMetadata"
   | "getClusterID"
+  | "flare"
 
 export interface Route {
   readonly name: RouteName
-  readonly method: "GET"
+  readonly method: "GET" | "POST"
   /** Literal segments, or `:param` for one non-empty segment. */
   readonly segments: ReadonlyArray<string>
   readonly credential: Credential
 }
 
-const route = (name: RouteName, path: string, credential: Credential): Route => ({
+const route = (name: RouteName, path: string, credential: Credential, method: Route["method"] = "GET"): Route => ({
   name,
-  method: "GET",
+  method,
   segments: path.split("/").slice(1),
   credential
 })
@@ -41,7 +42,8 @@ export const routes: ReadonlyArray<Route> = [
   route("getNodeAnnotations", "/api/v1/annotations/node/:node", "cluster"),
   route("getNamespaceLabels", "/api/v1/tags/namespace/:namespace", "cluster"),
   route("getNamespaceMetadata", "/api/v1/metadata/namespace/:namespace", "cluster"),
-  route("getClusterID", "/api/v1/cluster/id", "cluster")
+  route("getClusterID", "/api/v1/cluster/id", "cluster"),
+  route("flare", "/flare", "local", "POST")
 ]
 
 export type Match =

@@ -10,7 +10,8 @@ const sources: ApiSources = {
   version,
   mapper: fakeMapper,
   clusterId: async () => ({ id: clusterUid }),
-  tokens: { cluster: tokenBytes(clusterToken), local: tokenBytes(localToken) }
+  tokens: { cluster: tokenBytes(clusterToken), local: tokenBytes(localToken) },
+  flare: async () => ({ path: "/tmp/datadog-agent-2024-05-01T12-34-56Z-info.zip" })
 }
 
 /** The answer, with its body as text. */
@@ -33,7 +34,8 @@ const examples: Record<string, string> = {
   getNodeAnnotations: "/api/v1/annotations/node/node-a",
   getNamespaceLabels: "/api/v1/tags/namespace/shop",
   getNamespaceMetadata: "/api/v1/metadata/namespace/shop",
-  getClusterID: "/api/v1/cluster/id"
+  getClusterID: "/api/v1/cluster/id",
+  flare: "/flare"
 }
 
 const credentials = [
@@ -68,7 +70,7 @@ describe("auth matrix: every route × every credential", () => {
     for (const [name, header] of credentials) {
       const expected = expectedFor(name, route.credential)
       it(`${route.name} with ${name} → ${expected.status}`, async () => {
-        const r = await respond("GET", `${examples[route.name]}?query=ignored`, header)
+        const r = await respond(route.method, `${examples[route.name]}?query=ignored`, header)
         expect(r.status).toBe(expected.status)
         if (expected.status !== 200) {
           expect(r.body).toBe(expected.body)
@@ -135,6 +137,27 @@ describe("answers", () => {
       failing
     ).response
     expect(bad).toMatchObject({ status: 500, body: "cannot get the cluster ID: GET ... Forbidden\n" })
+  })
+})
+
+describe("flare", () => {
+  const asCli = (method: string, from: ApiSources = sources) =>
+    handle({ method, url: "/flare", authorization: `Bearer ${localToken}` }, from).response
+
+  it("POST /flare answers the archive's path, declared JSON, as the original", async () => {
+    expect(await asCli("POST")).toMatchObject({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: "/tmp/datadog-agent-2024-05-01T12-34-56Z-info.zip"
+    })
+  })
+
+  it("a failed flare is 500 with the original's {error}; GET is 405", async () => {
+    const failing: ApiSources = { ...sources, flare: async () => ({ error: "disk full" }) }
+    expect(await asCli("POST", failing)).toMatchObject({ status: 500, body: '{"error":"disk full"}\n' })
+    const none: ApiSources = { ...sources, flare: undefined }
+    expect(await asCli("POST", none)).toMatchObject({ status: 500 })
+    expect((await asCli("GET")).status).toBe(405)
   })
 })
 

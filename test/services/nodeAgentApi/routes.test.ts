@@ -18,16 +18,18 @@ describe("the route table", () => {
     ["getNodeAnnotations", "/api/v1/annotations/node/:node", "cluster"],
     ["getNamespaceLabels", "/api/v1/tags/namespace/:namespace", "cluster"],
     ["getNamespaceMetadata", "/api/v1/metadata/namespace/:namespace", "cluster"],
-    ["getClusterID", "/api/v1/cluster/id", "cluster"]
+    ["getClusterID", "/api/v1/cluster/id", "cluster"],
+    // The flare CLI's route (§1.4): internal.
+    ["flare", "/flare", "local"]
   ]
 
-  it("has the contract's GET routes, each with the credential the contract gives it", () => {
+  it("has the contract's routes, each with the credential the contract gives it, GET but for POST /flare", () => {
     expect(
       routes
         .map((r) => [r.name, `/${r.segments.join("/")}`, r.credential] as const)
         .sort(([a], [b]) => a.localeCompare(b))
     ).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)))
-    expect(routes.every((r) => r.method === "GET")).toBe(true)
+    expect(routes.filter((r) => r.method !== "GET").map((r) => [r.name, r.method])).toEqual([["flare", "POST"]])
   })
 
   it("route names are unique, and no two routes match the same path", () => {
@@ -104,7 +106,7 @@ describe("matchRoute", () => {
             return v
           })
           .join("/")}`
-        const m = matchRoute("GET", target)
+        const m = matchRoute(route.method, target)
         expect(m._tag === "Found" && [m.route.name, m.params]).toEqual([route.name, used])
       }),
       { numRuns: 500 }
