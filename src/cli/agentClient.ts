@@ -35,35 +35,56 @@ export const agentGet = (
   config: ClusterAgentConfigShape,
   path: string,
   timeoutMs = 10_000
+): Effect.Effect<string, AgentCallError> => agentRequest(config, "GET", path, undefined, timeoutMs)
+
+/** POST a JSON body to a CLI route of the running agent; resolves with the body of a 200. */
+export const agentPost = (
+  config: ClusterAgentConfigShape,
+  path: string,
+  body: string,
+  timeoutMs = 10_000
+): Effect.Effect<string, AgentCallError> => agentRequest(config, "POST", path, body, timeoutMs)
+
+const agentRequest = (
+  config: ClusterAgentConfigShape,
+  method: "GET" | "POST",
+  path: string,
+  body: string | undefined,
+  timeoutMs: number
 ): Effect.Effect<string, AgentCallError> =>
   Effect.gen(function* () {
     const token = yield* readLocalToken(config.authTokenFilePath)
     const url = `https://localhost:${config.cmdPort}${path}`
     return yield* Effect.callback<string, AgentUnreachable | AgentRefused>((resume, signal) => {
-      const req = Https.get(
+      const req = Https.request(
         url,
         {
+          method,
           rejectUnauthorized: false,
           timeout: timeoutMs,
           signal,
-          headers: { authorization: `Bearer ${Redacted.value(token)}` }
+          headers: {
+            authorization: `Bearer ${Redacted.value(token)}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" })
+          }
         },
         (res) => {
-          let body = ""
+          let text = ""
           res.setEncoding("utf8")
           res.on("data", (d: string) => {
-            body += d
+            text += d
           })
           res.on("end", () =>
             resume(
               res.statusCode === 200
-                ? Effect.succeed(body)
-                : Effect.fail(new AgentRefused({ url, status: res.statusCode ?? 0, body }))
+                ? Effect.succeed(text)
+                : Effect.fail(new AgentRefused({ url, status: res.statusCode ?? 0, body: text }))
             )
           )
         }
       )
       req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
       req.on("error", (e) => resume(Effect.fail(new AgentUnreachable({ url, detail: e.message }))))
+      req.end(body)
     })
   })

@@ -59,7 +59,7 @@ const portOf = (url: URL): number => (url.port !== "" ? Number(url.port) : url.p
 const hostnameOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, "$1")
 
 /** An https agent whose connections are CONNECT tunnels through an http(s) proxy. */
-class TunnelAgent extends Https.Agent {
+export class TunnelAgent extends Https.Agent {
   readonly #proxy: URL
 
   constructor(proxy: URL, options: Https.AgentOptions) {
