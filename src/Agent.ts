@@ -10,8 +10,10 @@
 //                   started when this replica becomes leader and stopped, and finished, before
 //                   the lease could pass to another (always leader with DD_LEADER_ELECTION=false)
 //   shared          Watches (one list/watch and store per watched kind, declared below from the
-//                   enabled features), LeaderLease, TokenStore, the kubernetes_apiserver check's
-//                   options (conf.d), Health, AuthTokens, KubeClient, DatadogClient
+//                   enabled features), LeaderLease, TokenStore, the RBAC self-check (a feature
+//                   whose rights are refused is stopped, or not started: RbacCheck.ts), the
+//                   kubernetes_apiserver check's options (conf.d), Health, AuthTokens,
+//                   KubeClient, DatadogClient
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AuthTokens } from "./layers/AuthTokens.ts"
@@ -22,8 +24,8 @@ import { LeaderLease } from "./layers/LeaderLease.ts"
 import { TokenStore } from "./layers/TokenStore.ts"
 import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
-import { ControlPlaneCheckLive } from "./services/ControlPlaneCheck.ts"
-import { EventCollectorLive } from "./services/EventCollector.ts"
+import { ControlPlaneCheck } from "./services/ControlPlaneCheck.ts"
+import { EventCollector } from "./services/EventCollector.ts"
 import { ExternalMetrics } from "./services/ExternalMetrics.ts"
 import { ExternalMetricsApi } from "./services/ExternalMetricsApi.ts"
 import { Flare } from "./services/flare/Flare.ts"
@@ -31,16 +33,22 @@ import { Health } from "./services/Health.ts"
 import { ApiserverCheckConfig } from "./services/kubernetesApiserver/confd.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
 import { NodeAgentApi } from "./services/NodeAgentApi.ts"
+import { RbacCheck } from "./services/RbacCheck.ts"
 import { TelemetryLive } from "./services/Telemetry.ts"
 import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 
-/** The external metrics provider and its API when enabled; else only its (disabled) status. */
+/**
+ * The external metrics provider and its API when enabled and the RBAC self-check at start finds
+ * their rights; else only its (disabled) status.
+ */
 const ExternalMetricsLive = Layer.unwrap(
-  Effect.map(ClusterAgentConfig, (config) =>
-    config.externalMetricsEnabled
+  Effect.gen(function* () {
+    const config = yield* ClusterAgentConfig
+    const permitted = config.externalMetricsEnabled && (yield* (yield* RbacCheck).permittedAtStart("externalMetrics"))
+    return permitted
       ? ExternalMetricsApi.layer.pipe(Layer.provideMerge(ExternalMetrics.layer))
       : ExternalMetrics.disabled
-  )
+  })
 )
 
 /** Features that run on every replica. */
@@ -53,7 +61,7 @@ const EveryReplica = Layer.mergeAll(
 ).pipe(Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer)))
 
 /** Features that run on the leader only (each asks LeaderLease to run it while leading). */
-const LeaderOnly = Layer.mergeAll(EventCollectorLive, ControlPlaneCheckLive)
+const LeaderOnly = Layer.mergeAll(EventCollector.layer, ControlPlaneCheck.layer)
 
 /** The watched kinds of the enabled features: each kind is listed and watched once. */
 export const agentWatches = (config: ClusterAgentConfigShape): ReadonlyArray<AnyWatchRequest> => [
@@ -69,7 +77,9 @@ const WatchesLive = Layer.unwrap(
 
 /** Every feature of the agent, with the shared services they use. */
 export const AgentLive = Layer.mergeAll(EveryReplica, LeaderOnly).pipe(
-  Layer.provideMerge(Layer.mergeAll(LeaderLease.layer, TokenStore.layer, ApiserverCheckConfig.layer)),
+  Layer.provideMerge(Layer.mergeAll(LeaderLease.layer, TokenStore.layer, RbacCheck.layer)),
   Layer.provideMerge(WatchesLive),
-  Layer.provideMerge(Layer.mergeAll(Health.layer, AuthTokens.layer, KubeClient.layer, DatadogClient.layer))
+  Layer.provideMerge(
+    Layer.mergeAll(ApiserverCheckConfig.layer, Health.layer, AuthTokens.layer, KubeClient.layer, DatadogClient.layer)
+  )
 )

@@ -2,20 +2,25 @@
 // `kube_apiserver_controlplane.up` service check per component of `componentstatuses`, or, with
 // `use_component_status: false` or when that API is not served (it is deprecated since 1.19 and
 // may be forbidden or gone), one from `/readyz`. A run never fails: a problem is a warning, as in
-// the original, and the next run tries again. Leader-only: ControlPlaneCheckLive runs the loop
-// under the leader lease.
+// the original, and the next run tries again. Leader-only: ControlPlaneCheck.layer runs the loop
+// under the leader lease, while the RBAC self-check finds its rights granted, and keeps the last
+// run for the status page.
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { DatadogClient, type ServiceCheck, type ServiceCheckStatus } from "../layers/DatadogClient.ts"
 import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
 import type { ComponentStatus } from "../layers/kube/types.ts"
+import type { LeaderLease } from "../layers/LeaderLease.ts"
 import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
 import type { ApiserverCheckInstance } from "./kubernetesApiserver/instance.ts"
 import { checkRunner } from "./kubernetesApiserver/runner.ts"
+import { RbacCheck } from "./RbacCheck.ts"
 
 export const controlPlaneCheckName = "kube_apiserver_controlplane.up"
 
@@ -112,9 +117,22 @@ export const controlPlaneChecks = (
     return checks.success
   }).pipe(Effect.withSpan("ControlPlaneCheck.checks"))
 
+/** What one run did, for the status page. */
+export interface ControlPlaneRun {
+  /** When it ran (ms since the epoch). */
+  readonly at: number
+  /** One per service check: the component (`/readyz` in readyz mode) and its status. */
+  readonly checks: ReadonlyArray<{ readonly component: string; readonly status: ServiceCheckStatus }>
+  /** Why Datadog did not take the checks, when it did not. */
+  readonly submitError?: string | undefined
+}
+
+const componentOf = (check: ServiceCheck): string =>
+  check.tags.find((t) => t.startsWith("component:"))?.slice("component:".length) ?? "/readyz"
+
 /** One run: collect, submit; failures only warn. */
 export const runControlPlaneCheck: Effect.Effect<
-  void,
+  ControlPlaneRun,
   never,
   KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig
 > = Effect.gen(function* () {
@@ -128,32 +146,74 @@ export const runControlPlaneCheck: Effect.Effect<
     timestamp: Math.floor((yield* Clock.currentTimeMillis) / 1000)
   }
   const checks = yield* controlPlaneChecks(kube, instance, context)
-  yield* datadog
-    .submitServiceChecks(checks)
-    .pipe(
-      Effect.catch((e) =>
+  const submitError = yield* datadog.submitServiceChecks(checks).pipe(
+    Effect.as(undefined),
+    Effect.catch((e) =>
+      Effect.as(
         Effect.logWarning("Could not submit the control plane service checks").pipe(
           Effect.annotateLogs({ error: e.message, checks: checks.length })
-        )
+        ),
+        e.message
       )
     )
+  )
+  return {
+    at: context.timestamp * 1000,
+    checks: checks.map((c) => ({ component: componentOf(c), status: c.status })),
+    submitError
+  } satisfies ControlPlaneRun
 }).pipe(Effect.withSpan("ControlPlaneCheck.run"))
 
-/** Runs every `min_collection_interval` (default 15 s), on a fixed cadence, the first at once. */
-export const controlPlaneCheckLoop: Effect.Effect<
-  never,
-  never,
-  KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig
-> = Effect.gen(function* () {
-  const { minCollectionInterval } = yield* ApiserverCheckConfig
-  yield* Effect.repeat(runControlPlaneCheck, Schedule.fixed(minCollectionInterval))
-  return yield* Effect.never
-})
+/**
+ * Runs every `min_collection_interval` (default 15 s), on a fixed cadence, the first at once;
+ * `onRun` sees each run.
+ */
+export const controlPlaneCheckEvery = (
+  onRun: (run: ControlPlaneRun) => Effect.Effect<void>
+): Effect.Effect<never, never, KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig> =>
+  Effect.gen(function* () {
+    const { minCollectionInterval } = yield* ApiserverCheckConfig
+    yield* Effect.repeat(Effect.flatMap(runControlPlaneCheck, onRun), Schedule.fixed(minCollectionInterval))
+    return yield* Effect.never
+  })
+
+export const controlPlaneCheckLoop = controlPlaneCheckEvery(() => Effect.void)
+
+export interface ControlPlaneCheckShape {
+  /** componentstatuses (falling back to /readyz when refused or gone), or /readyz only. */
+  readonly mode: "componentstatuses" | "readyz"
+  /** The last run on this replica (leader only); undefined before the first. */
+  readonly lastRun: Effect.Effect<ControlPlaneRun | undefined>
+}
 
 /** The check as a feature: on the leader (see runner.ts), every `min_collection_interval`. */
-export const ControlPlaneCheckLive = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const run = yield* checkRunner
-    yield* Effect.forkScoped(run("control-plane check", controlPlaneCheckLoop))
-  })
-)
+export class ControlPlaneCheck extends Context.Service<ControlPlaneCheck, ControlPlaneCheckShape>()(
+  "dca/ControlPlaneCheck"
+) {
+  static readonly layer: Layer.Layer<
+    ControlPlaneCheck,
+    never,
+    KubeClient | DatadogClient | ClusterAgentConfig | ApiserverCheckConfig | LeaderLease | RbacCheck
+  > = Layer.effect(
+    ControlPlaneCheck,
+    Effect.gen(function* () {
+      const instance = yield* ApiserverCheckConfig
+      const run = yield* checkRunner
+      const rbac = yield* RbacCheck
+      const last = yield* Ref.make<ControlPlaneRun | undefined>(undefined)
+      yield* Effect.forkScoped(
+        rbac.whilePermitted(
+          "controlPlaneCheck",
+          run(
+            "control-plane check",
+            controlPlaneCheckEvery((r) => Ref.set(last, r))
+          )
+        )
+      )
+      return ControlPlaneCheck.of({
+        mode: instance.useComponentStatus ? "componentstatuses" : "readyz",
+        lastRun: Ref.get(last)
+      })
+    })
+  )
+}

@@ -14,6 +14,7 @@
 // window). A 410 (a token older than the API server's history) relists, and the pipeline ships
 // only what is newer than the token.
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -34,6 +35,7 @@ import {
 import type { KubeError } from "../layers/kube/errors.ts"
 import { compareResourceVersions } from "../layers/kube/resourceVersion.ts"
 import type { KubeObject } from "../layers/kube/types.ts"
+import type { LeaderLease } from "../layers/LeaderLease.ts"
 import { type EventToken, TokenStore } from "../layers/TokenStore.ts"
 import { reconnectBackoff } from "../lib/backoff.ts"
 import type { WatchRequest } from "../streams/request.ts"
@@ -47,6 +49,7 @@ import { type EventView, eventsResource, occurrenceKey, stripEvent } from "./eve
 import { ApiserverCheckConfig } from "./kubernetesApiserver/confd.ts"
 import type { ApiserverCheckInstance } from "./kubernetesApiserver/instance.ts"
 import { checkRunner } from "./kubernetesApiserver/runner.ts"
+import { RbacCheck } from "./RbacCheck.ts"
 
 /** One Event as the collector keeps it: its place in the API server's history, and its fields. */
 export interface IngestedEvent {
@@ -107,6 +110,36 @@ const tokenAt = Metric.gauge("kubernetes_apiserver_event_token_timestamp_seconds
   description: "When the event token was last written, in seconds since the epoch"
 })
 
+// --- what the status page shows ----------------------------------------------------------------
+
+/** Counts since this process started, over every leadership term; written by `collectEvents`. */
+export interface EventCollectionStats {
+  /** Kubernetes events taken in (new ones: not already shipped or seen). */
+  collected: number
+  /** Datadog events Datadog accepted. */
+  sent: number
+  /** Datadog events Datadog refused as malformed, or given up on; each is dropped. */
+  dropped: number
+  /** Kubernetes events collected and not yet accepted by Datadog. */
+  queued: number
+  /** When Datadog last accepted an event (ms since the epoch). */
+  lastSentAt: number | undefined
+  /** When the token was last written. */
+  tokenWrittenAt: number | undefined
+  /** Since when this replica collects (its leadership term); undefined while it does not. */
+  collectingSince: number | undefined
+}
+
+export const newEventCollectionStats = (): EventCollectionStats => ({
+  collected: 0,
+  sent: 0,
+  dropped: 0,
+  queued: 0,
+  lastSentAt: undefined,
+  tokenWrittenAt: undefined,
+  collectingSince: undefined
+})
+
 // --- one leadership term --------------------------------------------------------------------------
 
 /**
@@ -114,13 +147,15 @@ const tokenAt = Metric.gauge("kubernetes_apiserver_event_token_timestamp_seconds
  * when the token cannot be read; the caller restarts it.
  */
 export const collectEvents = (
-  options: CollectorOptions
+  options: CollectorOptions,
+  stats: EventCollectionStats = newEventCollectionStats()
 ): Effect.Effect<never, KubeError, Watches | TokenStore | DatadogClient | Scope.Scope> =>
   Effect.gen(function* () {
     const watches = yield* Watches
     const tokens = yield* TokenStore
     const datadog = yield* DatadogClient
     const token = yield* tokens.read
+    stats.collectingSince = yield* Clock.currentTimeMillis
     yield* Effect.logInfo("collecting Kubernetes events").pipe(
       Effect.annotateLogs({ resumeFrom: token.resourceVersion || "(list)", maxEventsPerRun: options.maxEventsPerRun })
     )
@@ -154,6 +189,8 @@ export const collectEvents = (
         clock = yield* Clock.currentTimeMillis
         if (event._tag === "InitDone") listedAt = new Date(clock)
         const added = pipeline.ingest(event)
+        stats.collected += added
+        stats.queued = pipeline.queued()
         if (event._tag === "Apply" && added > 0 && event.object.view === undefined) yield* logUnreadable(event.object)
         if (event._tag === "InitDone" && added > 0) {
           yield* Effect.logInfo("events listed").pipe(Effect.annotateLogs({ new: added }))
@@ -180,7 +217,8 @@ export const collectEvents = (
         Effect.retry(options.retry)
       )
       saved = next
-      yield* Metric.update(tokenAt, (yield* Clock.currentTimeMillis) / 1000)
+      stats.tokenWrittenAt = yield* Clock.currentTimeMillis
+      yield* Metric.update(tokenAt, stats.tokenWrittenAt / 1000)
     })
 
     /** Ships the next batch, saving progress after each Datadog event; false when nothing was queued. */
@@ -193,11 +231,16 @@ export const collectEvents = (
       for (const labels of received) yield* Metric.update(Metric.withAttributes(kubeEvents, labels), 1)
       for (const v of oversized) yield* logOversized(v)
       for (const [i, e] of emitted.entries()) {
-        yield* shipOne(datadog.submitEvent, e, options.retry)
+        const accepted = yield* shipOne(datadog.submitEvent, e, options.retry)
+        if (accepted) {
+          stats.sent++
+          stats.lastSentAt = yield* Clock.currentTimeMillis
+        } else stats.dropped++
         for (const member of e.members) shippedAbove.set(occurrenceKey(member), member.resourceVersion)
         if (i < emitted.length - 1) yield* save
       }
       pipeline.accepted(batch)
+      stats.queued = pipeline.queued()
       yield* Metric.update(queuedEvents, pipeline.queued())
       yield* save
       return true
@@ -218,7 +261,15 @@ export const collectEvents = (
     return yield* watches
       .watch(eventsRequest(options.fieldSelector), { resumeFrom: token.resourceVersion || undefined })
       .pipe(Stream.runForEach(ingest), Effect.andThen(Effect.die("the event watch ended")), Effect.scoped)
-  })
+  }).pipe(
+    // The term is over: this replica does not collect, and what it queued goes with it.
+    Effect.ensuring(
+      Effect.sync(() => {
+        stats.collectingSince = undefined
+        stats.queued = 0
+      })
+    )
+  )
 
 /**
  * The most Kubernetes events in one batch. The token lists the batch's accepted occurrences
@@ -246,7 +297,8 @@ const worthRetrying = (e: DatadogApiError): boolean => isRetryable(e) || isKeyRe
 /**
  * One Datadog event, retried until Datadog takes it: throttling, outages, timeouts, a rejected
  * key and unreadable answers are waited out (the events stay queued); an event Datadog refuses
- * as malformed is logged with its title and dropped, since no retry can make it pass.
+ * as malformed is logged with its title and dropped, since no retry can make it pass. True when
+ * Datadog accepted it.
  */
 const shipOne = (
   submit: (event: EventCreateRequest) => Effect.Effect<string, DatadogApiError>,
@@ -261,18 +313,21 @@ const shipOne = (
     ),
     Effect.retry({ schedule: retry, while: worthRetrying }),
     Effect.matchEffect({
-      onSuccess: () => Metric.update(Metric.withAttributes(emittedEvents, emitted.labels), 1),
+      onSuccess: () => Effect.as(Metric.update(Metric.withAttributes(emittedEvents, emitted.labels), 1), true),
       onFailure: (e) =>
-        worthRetrying(e)
-          ? Effect.logError("gave up sending an event to Datadog; it is dropped").pipe(
-              Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
-            )
-          : Effect.andThen(
-              Effect.logError("Datadog refused an event as malformed; it is dropped").pipe(
+        Effect.as(
+          worthRetrying(e)
+            ? Effect.logError("gave up sending an event to Datadog; it is dropped").pipe(
                 Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+              )
+            : Effect.andThen(
+                Effect.logError("Datadog refused an event as malformed; it is dropped").pipe(
+                  Effect.annotateLogs({ reason: e.reason, error: e.message, title: emitted.event.title })
+                ),
+                Metric.update(rejectedEvents, 1)
               ),
-              Metric.update(rejectedEvents, 1)
-            )
+          false
+        )
     })
   )
 
@@ -302,26 +357,63 @@ export const collectorOptions = (
   }
 }
 
+/** Pure: what is probably not meant in the collector's configuration (logged at start, shown by `status`). */
+export const eventCollectionWarnings = (
+  config: Pick<ClusterAgentConfigShape, "leaderElection">,
+  instance: ApiserverCheckInstance
+): ReadonlyArray<string> => {
+  if (!instance.collectEvents) return []
+  const warnings: Array<string> = []
+  if (!config.leaderElection && !instance.skipLeaderElection) {
+    warnings.push(
+      "event collection runs with leader election off: this replica acts as the leader; run one replica or set DD_LEADER_ELECTION=true"
+    )
+  }
+  if (instance.maxEventsPerRun > maxBatch) {
+    warnings.push(
+      `max_events_per_run ${instance.maxEventsPerRun} is above ${maxBatch}: batches hold ${maxBatch} events`
+    )
+  }
+  return warnings
+}
+
+export interface EventCollectorShape {
+  /** `collect_events` (DD_COLLECT_KUBERNETES_EVENTS, or the check's instance). */
+  readonly enabled: boolean
+  /** The counts so far, as of now. */
+  readonly stats: Effect.Effect<Readonly<EventCollectionStats>>
+}
+
 /**
  * Event collection when `collect_events` (default `DD_COLLECT_KUBERNETES_EVENTS`) is on, on the
- * leader (see runner.ts): each leadership term resumes from the token.
+ * leader (see runner.ts) while the RBAC self-check finds its rights granted: each leadership term
+ * resumes from the token.
  */
-export const EventCollectorLive = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const config = yield* ClusterAgentConfig
-    const instance = yield* ApiserverCheckConfig
-    if (!instance.collectEvents) return
-    const run = yield* checkRunner
-    if (!config.leaderElection && !instance.skipLeaderElection) {
-      yield* Effect.logWarning(
-        "event collection runs with leader election off: this replica acts as the leader; run one replica or set DD_LEADER_ELECTION=true"
+export class EventCollector extends Context.Service<EventCollector, EventCollectorShape>()("dca/EventCollector") {
+  static readonly layer: Layer.Layer<
+    EventCollector,
+    never,
+    ClusterAgentConfig | ApiserverCheckConfig | LeaderLease | RbacCheck | Watches | TokenStore | DatadogClient
+  > = Layer.effect(
+    EventCollector,
+    Effect.gen(function* () {
+      const config = yield* ClusterAgentConfig
+      const instance = yield* ApiserverCheckConfig
+      const stats = newEventCollectionStats()
+      const shape = EventCollector.of({ enabled: instance.collectEvents, stats: Effect.sync(() => ({ ...stats })) })
+      if (!instance.collectEvents) return shape
+      const run = yield* checkRunner
+      const rbac = yield* RbacCheck
+      for (const warning of eventCollectionWarnings(config, instance)) {
+        yield* Effect.logWarning(warning).pipe(Effect.annotateLogs({ file: instance.source }))
+      }
+      yield* Effect.forkScoped(
+        rbac.whilePermitted(
+          "eventCollection",
+          run("event collection", collectEvents(collectorOptions(config, instance), stats))
+        )
       )
-    }
-    if (instance.maxEventsPerRun > maxBatch) {
-      yield* Effect.logWarning(
-        `max_events_per_run ${instance.maxEventsPerRun} is above ${maxBatch}: batches hold ${maxBatch} events`
-      ).pipe(Effect.annotateLogs({ file: instance.source }))
-    }
-    yield* Effect.forkScoped(run("event collection", collectEvents(collectorOptions(config, instance))))
-  })
-)
+      return shape
+    })
+  )
+}

@@ -211,7 +211,7 @@ describe("start", () => {
         },
         { what: "/ready to answer 200", timeoutMs: 20_000 }
       )
-      expect(ready).toEqual({ Healthy: ["apiserver", "cluster-agent", "metadata"], Unhealthy: [] })
+      expect(ready).toEqual({ Healthy: ["apiserver", "cluster-agent", "metadata", "rbac"], Unhealthy: [] })
       for (const probe of ["live", "startup"]) {
         const res = await fetch(`http://127.0.0.1:${healthPort}/${probe}`)
         expect(res.status).toBe(200)

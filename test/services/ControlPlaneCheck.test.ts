@@ -203,6 +203,31 @@ describe("runControlPlaneCheck (fake Datadog API)", () => {
     })
   )
 
+  it.effect("each run says what it checked and whether Datadog took it, for the status page", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(1_700_000_123_456)
+      const kube = fakeKubeClient({ listComponentStatuses: () => Effect.succeed({ metadata: {}, items: healthy }) })
+      const summary = yield* runControlPlaneCheck.pipe(
+        Effect.provide(services(kube, {})),
+        Effect.provide(captureLogs().layer)
+      )
+      expect(summary).toEqual({
+        at: 1_700_000_123_000,
+        checks: [
+          { component: "controller-manager", status: 0 },
+          { component: "scheduler", status: 2 },
+          { component: "etcd-0", status: 0 }
+        ],
+        submitError: undefined
+      })
+      const readyz = yield* runControlPlaneCheck.pipe(
+        Effect.provide(services(fakeKubeClient({ readyz: () => Effect.succeed("ok") }), { useComponentStatus: false })),
+        Effect.provide(captureLogs().layer)
+      )
+      expect(readyz.checks).toEqual([{ component: "/readyz", status: 0 }])
+    })
+  )
+
   const unavailable: ReadonlyArray<readonly [string, KubeError]> = [
     [
       "404 (no longer served)",

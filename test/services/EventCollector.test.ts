@@ -7,11 +7,18 @@
 // What a Datadog event carries is read back from its text: every test's Kubernetes event has a
 // unique message "ev-…", which the bundle lists as "**reason**: ev-…".
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Fiber, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { DatadogClient, type DatadogClientShape, defaultRetryPolicy } from "../../src/layers/DatadogClient.ts"
 import { TokenStore } from "../../src/layers/TokenStore.ts"
-import { type CollectorOptions, collectEvents, collectorOptions, maxBatch } from "../../src/services/EventCollector.ts"
+import {
+  type CollectorOptions,
+  collectEvents,
+  collectorOptions,
+  type EventCollectionStats,
+  maxBatch,
+  newEventCollectionStats
+} from "../../src/services/EventCollector.ts"
 import type { TransformMode } from "../../src/services/events/transform.ts"
 import { defaultInstance } from "../../src/services/kubernetesApiserver/instance.ts"
 import { makeWatches, Watches } from "../../src/streams/Watches.ts"
@@ -77,10 +84,15 @@ const seconds = (n: number) =>
   })
 
 /** A leadership term over the cluster and a Datadog client, in the test's scope. */
-const collect = (cluster: EventsCluster, datadog: DatadogClientShape, options: Partial<CollectorOptions> = {}) =>
+const collect = (
+  cluster: EventsCluster,
+  datadog: DatadogClientShape,
+  options: Partial<CollectorOptions> = {},
+  stats?: EventCollectionStats
+) =>
   Effect.gen(function* () {
     const watches = yield* makeWatches(cluster.kube, watcherOptions, Duration.minutes(5), [])
-    const fiber = yield* collectEvents({ ...defaults, ...options }).pipe(
+    const fiber = yield* collectEvents({ ...defaults, ...options }, stats).pipe(
       Effect.provideService(Watches, watches),
       Effect.provideService(TokenStore, TokenStore.make(cluster.kube, tokenNamespace, tokenName)),
       Effect.provideService(DatadogClient, datadog),
@@ -101,6 +113,38 @@ const shipped = (accepted: ReadonlyArray<{ readonly text: string }>) => accepted
 
 /** The Datadog attempts (accepted or refused), in order. */
 const posts = (timeline: ReadonlyArray<string>) => timeline.filter((l) => l.startsWith("POST"))
+
+describe("collectEvents: counts for the status page", () => {
+  it.effect("collected, sent, queued, when the last event was sent and the token written, while collecting", () =>
+    Effect.gen(function* () {
+      const cluster = yield* eventsCluster
+      const datadog = yield* memoryDatadog(cluster.timeline)
+      const cursor = yield* cluster.add(pod("web-1", "ev-old"))
+      cluster.seedToken(cursor)
+      yield* TestClock.setTime(1_000_000)
+      const stats = newEventCollectionStats()
+      const fiber = yield* collect(cluster, datadog.client, {}, stats)
+      yield* cluster.add(pod("web-1", "ev-1"))
+      yield* cluster.add(pod("web-2", "ev-2"))
+      yield* settle
+      expect(stats).toMatchObject({ collected: 2, sent: 0, queued: 2, collectingSince: 1_000_000 })
+      yield* tick(interval)
+      const at = 1_000_000 + Duration.toMillis(interval)
+      expect(stats).toEqual({
+        collected: 2,
+        sent: 2,
+        dropped: 0,
+        queued: 0,
+        lastSentAt: at,
+        tokenWrittenAt: at,
+        collectingSince: 1_000_000
+      })
+      // The term ends (leadership lost): not collecting any more, the counts stay.
+      yield* Fiber.interrupt(fiber)
+      expect(stats).toMatchObject({ collectingSince: undefined, sent: 2, queued: 0 })
+    })
+  )
+})
 
 describe("collectEvents: from the token", () => {
   it.effect("resumes above the token: ships only newer events, bundled per object, and ends at the last", () =>
