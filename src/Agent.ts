@@ -2,8 +2,9 @@
 // screen. `start` builds this layer and runs it until SIGTERM/SIGINT.
 //
 //   every replica   Telemetry (:5000), health probes, the API server probe, the node-agent API
-//                   (:5005), the metadata mapper, the cluster ID, the Datadog API key check, and
-//                   with DD_EXTERNAL_METRICS_PROVIDER_ENABLED the external metrics API (:8443) over
+//                   (:5005, with the status page of every feature for the CLI), the metadata
+//                   mapper, the cluster ID, the Datadog API key check, and with
+//                   DD_EXTERNAL_METRICS_PROVIDER_ENABLED the external metrics API (:8443) over
 //                   the provider's copy of the metrics (the provider's Datadog queries and
 //                   ConfigMap writes run on the leader only)
 //   leader only     event collection, control-plane checks: each runs under the leader lease,
@@ -22,7 +23,7 @@ import { DatadogClient, DatadogKeyCheckLive } from "./layers/DatadogClient.ts"
 import { KubeClient } from "./layers/KubeClient.ts"
 import { LeaderLease } from "./layers/LeaderLease.ts"
 import { TokenStore } from "./layers/TokenStore.ts"
-import { ApiServerProbeLive } from "./services/ApiServerProbe.ts"
+import { ApiServerProbe } from "./services/ApiServerProbe.ts"
 import { ClusterId } from "./services/ClusterId.ts"
 import { ControlPlaneCheck } from "./services/ControlPlaneCheck.ts"
 import { EventCollector } from "./services/EventCollector.ts"
@@ -34,6 +35,7 @@ import { ApiserverCheckConfig } from "./services/kubernetesApiserver/confd.ts"
 import { MetadataMapper } from "./services/MetadataMapper.ts"
 import { NodeAgentApi } from "./services/NodeAgentApi.ts"
 import { RbacCheck } from "./services/RbacCheck.ts"
+import { Status } from "./services/Status.ts"
 import { TelemetryLive } from "./services/Telemetry.ts"
 import { type AnyWatchRequest, Watches } from "./streams/Watches.ts"
 
@@ -52,16 +54,15 @@ const ExternalMetricsLive = Layer.unwrap(
 )
 
 /** Features that run on every replica. */
-const EveryReplica = Layer.mergeAll(
-  TelemetryLive,
-  ApiServerProbeLive,
-  NodeAgentApi.layer.pipe(Layer.provide(Flare.layer)),
-  DatadogKeyCheckLive,
-  ExternalMetricsLive
-).pipe(Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer)))
+const EveryReplica = Layer.mergeAll(TelemetryLive, ApiServerProbe.layer, DatadogKeyCheckLive, ExternalMetricsLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(MetadataMapper.layer, ClusterId.layer))
+)
 
 /** Features that run on the leader only (each asks LeaderLease to run it while leading). */
 const LeaderOnly = Layer.mergeAll(EventCollector.layer, ControlPlaneCheck.layer)
+
+/** The command port (every replica), over every feature: it serves their status to the CLI. */
+const CommandPort = NodeAgentApi.layer.pipe(Layer.provide(Flare.layer), Layer.provideMerge(Status.layer))
 
 /** The watched kinds of the enabled features: each kind is listed and watched once. */
 export const agentWatches = (config: ClusterAgentConfigShape): ReadonlyArray<AnyWatchRequest> => [
@@ -76,7 +77,8 @@ const WatchesLive = Layer.unwrap(
 )
 
 /** Every feature of the agent, with the shared services they use. */
-export const AgentLive = Layer.mergeAll(EveryReplica, LeaderOnly).pipe(
+export const AgentLive = CommandPort.pipe(
+  Layer.provideMerge(Layer.mergeAll(EveryReplica, LeaderOnly)),
   Layer.provideMerge(Layer.mergeAll(LeaderLease.layer, TokenStore.layer, RbacCheck.layer)),
   Layer.provideMerge(WatchesLive),
   Layer.provideMerge(

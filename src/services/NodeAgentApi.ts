@@ -2,7 +2,8 @@
 // agents and the CLI, and HTTP/2 on the same socket so that gRPC calls of the newest node agents
 // get a proper gRPC UNIMPLEMENTED and they fall back to polling (contract §1.1). Requests are
 // answered from memory by the pure handler in nodeAgentApi/handlers.ts; the API server is never
-// called per request (the cluster ID is read once and cached).
+// called per node-agent request (the cluster ID is read once and cached; only the CLI's status
+// page reads the event token ConfigMap).
 import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
 import type { Socket } from "node:net"
@@ -24,6 +25,9 @@ import { MetadataMapper } from "./MetadataMapper.ts"
 import { tokenBytes } from "./nodeAgentApi/auth.ts"
 import { makeServingCertificate } from "./nodeAgentApi/certificate.ts"
 import { type ApiResponse, type ApiSources, handle, textError } from "./nodeAgentApi/handlers.ts"
+import { Status } from "./Status.ts"
+import { statusJson } from "./status/model.ts"
+import { renderStatusText } from "./status/render.ts"
 
 export class NodeAgentApiError extends Schema.TaggedError<NodeAgentApiError>()("NodeAgentApiError", {
   detail: Schema.String
@@ -98,6 +102,8 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
       const tokens = yield* AuthTokens
       const mapper = yield* MetadataMapper
       const clusterId = yield* ClusterId
+      // GET /status is served when the agent provides its Status (tests of the API alone do not).
+      const status = yield* Effect.serviceOption(Status)
       // POST /flare is served when the agent provides a Flare (tests of the API alone do not).
       const flare = yield* Effect.serviceOption(Flare)
       const context = yield* Effect.context<never>()
@@ -117,6 +123,13 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
               Effect.catch((e) => Effect.as(Effect.logWarning(e.message), { error: e.message }))
             )
           ),
+        status: Option.match(status, {
+          onNone: () => undefined,
+          onSome: (st) => (format) =>
+            Effect.runPromiseWith(context)(
+              Effect.map(st.collect, (s) => (format === "text" ? renderStatusText(s) : statusJson(s)))
+            )
+        }),
         flare: Option.match(flare, {
           onNone: () => undefined,
           onSome: (f) => () =>

@@ -40,9 +40,26 @@ export interface ApiSources {
   readonly clusterId: () => Promise<{ readonly id: string } | { readonly error: string }>
   /** The accepted tokens, per credential (see auth.tokenBytes). */
   readonly tokens: Readonly<Record<Credential, Buffer>>
+  /** The status page (`GET /status`), as JSON or text (absent: the agent serves no status). */
+  readonly status?: ((format: StatusFormat) => Promise<string>) | undefined
   /** Builds a flare archive: its path, or why not (absent: the agent makes no flares). */
   readonly flare?: (() => Promise<{ readonly path: string } | { readonly error: string }>) | undefined
 }
+
+export type StatusFormat = "json" | "text"
+
+/** `?format=text` asks for the text page; anything else is JSON, as the original's. */
+export const statusFormat = (url: string): StatusFormat => {
+  const query = url.indexOf("?")
+  return query >= 0 && new URLSearchParams(url.slice(query + 1)).get("format") === "text" ? "text" : "json"
+}
+
+/** The original's error answer of /status, whose `error` field the CLI prints. */
+const statusError = (message: string): ApiResponse => ({
+  status: 500,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ error: message })
+})
 
 export interface ApiRequest {
   readonly method: string
@@ -65,7 +82,11 @@ const notInCache = (kind: "nodes" | "namespaces", name: string) =>
   // unknown name is not a server fault, so we say 404 with the same kind of message.
   textError(404, `entity ${kind}//${name} not found`)
 
-const answer = (match: Extract<Match, { _tag: "Found" }>, sources: ApiSources): ApiResponse | Promise<ApiResponse> => {
+const answer = (
+  match: Extract<Match, { _tag: "Found" }>,
+  url: string,
+  sources: ApiSources
+): ApiResponse | Promise<ApiResponse> => {
   const [a = "", b = "", c = ""] = match.params
   const { mapper } = sources
   switch (match.route.name) {
@@ -100,6 +121,17 @@ const answer = (match: Extract<Match, { _tag: "Found" }>, sources: ApiSources): 
     }
     case "getClusterID":
       return sources.clusterId().then((r) => ("id" in r ? json(JSON.stringify(r.id)) : textError(500, r.error)))
+    case "getStatus": {
+      const format = statusFormat(url)
+      if (sources.status === undefined) return statusError("this agent serves no status")
+      return sources.status(format).then(
+        (body): ApiResponse =>
+          format === "json"
+            ? json(body)
+            : { status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body },
+        (e: unknown) => statusError(e instanceof Error ? e.message : String(e))
+      )
+    }
     case "flare":
       // The original answers the archive's path as is (declared JSON), or `{"error":…}` with a 500.
       if (sources.flare === undefined) return textError(500, JSON.stringify({ error: "this agent makes no flares" }))
@@ -126,7 +158,7 @@ export const handle = (request: ApiRequest, sources: ApiSources): Handled => {
     case "Found": {
       const refused = checkBearer(request.authorization, sources.tokens[match.route.credential])
       if (refused !== undefined) return { handler: match.route.name, response: denied(refused) }
-      return { handler: match.route.name, response: answer(match, sources) }
+      return { handler: match.route.name, response: answer(match, request.url, sources) }
     }
   }
 }

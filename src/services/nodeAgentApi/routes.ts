@@ -16,6 +16,7 @@ export type RouteName =
   | "getNamespaceLabels"
   | "getNamespaceMetadata"
   | "getClusterID"
+  | "getStatus"
   | "flare"
 
 export interface Route {
@@ -43,6 +44,7 @@ export const routes: ReadonlyArray<Route> = [
   route("getNamespaceLabels", "/api/v1/tags/namespace/:namespace", "cluster"),
   route("getNamespaceMetadata", "/api/v1/metadata/namespace/:namespace", "cluster"),
   route("getClusterID", "/api/v1/cluster/id", "cluster"),
+  route("getStatus", "/status", "local"),
   route("flare", "/flare", "local", "POST")
 ]
 

@@ -11,6 +11,7 @@ const sources: ApiSources = {
   mapper: fakeMapper,
   clusterId: async () => ({ id: clusterUid }),
   tokens: { cluster: tokenBytes(clusterToken), local: tokenBytes(localToken) },
+  status: async (format) => (format === "text" ? "status page\n" : '{"version":"7.0.0"}'),
   flare: async () => ({ path: "/tmp/datadog-agent-2024-05-01T12-34-56Z-info.zip" })
 }
 
@@ -35,6 +36,7 @@ const examples: Record<string, string> = {
   getNamespaceLabels: "/api/v1/tags/namespace/shop",
   getNamespaceMetadata: "/api/v1/metadata/namespace/shop",
   getClusterID: "/api/v1/cluster/id",
+  getStatus: "/status",
   flare: "/flare"
 }
 
@@ -137,6 +139,26 @@ describe("answers", () => {
       failing
     ).response
     expect(bad).toMatchObject({ status: 500, body: "cannot get the cluster ID: GET ... Forbidden\n" })
+  })
+
+  it("/status is JSON unless ?format=text; a failure is 500 with the original's {error}", async () => {
+    const asCli = (url: string, from: ApiSources = sources) =>
+      handle({ method: "GET", url, authorization: `Bearer ${localToken}` }, from).response
+    expect(await asCli("/status")).toMatchObject({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: '{"version":"7.0.0"}'
+    })
+    expect(await asCli("/status?format=json&verbose=true")).toMatchObject({ body: '{"version":"7.0.0"}' })
+    expect(await asCli("/status?verbose=true&format=text")).toMatchObject({
+      status: 200,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      body: "status page\n"
+    })
+    const failing: ApiSources = { ...sources, status: () => Promise.reject(new Error("no status")) }
+    expect(await asCli("/status", failing)).toMatchObject({ status: 500, body: '{"error":"no status"}' })
+    const none: ApiSources = { ...sources, status: undefined }
+    expect(await asCli("/status", none)).toMatchObject({ status: 500, body: '{"error":"this agent serves no status"}' })
   })
 })
 

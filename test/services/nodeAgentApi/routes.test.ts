@@ -19,6 +19,8 @@ describe("the route table", () => {
     ["getNamespaceLabels", "/api/v1/tags/namespace/:namespace", "cluster"],
     ["getNamespaceMetadata", "/api/v1/metadata/namespace/:namespace", "cluster"],
     ["getClusterID", "/api/v1/cluster/id", "cluster"],
+    // The status CLI's route (§1.4): internal.
+    ["getStatus", "/status", "local"],
     // The flare CLI's route (§1.4): internal.
     ["flare", "/flare", "local"]
   ]
@@ -49,7 +51,8 @@ describe("matchRoute", () => {
     ["/api/v1/annotations/node/node-a?filter=cluster.k8s.io", "getNodeAnnotations", ["node-a"]],
     ["/api/v1/tags/namespace/kube-system", "getNamespaceLabels", ["kube-system"]],
     ["/api/v1/metadata/namespace/shop", "getNamespaceMetadata", ["shop"]],
-    ["/api/v1/cluster/id", "getClusterID", []]
+    ["/api/v1/cluster/id", "getClusterID", []],
+    ["/status?format=text&verbose=true", "getStatus", []]
   ])("GET %s → %s with %j", (target, name, params) => {
     const m = matchRoute("GET", target)
     expect(m._tag).toBe("Found")
