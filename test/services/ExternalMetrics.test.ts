@@ -3,18 +3,15 @@
  * leader's store, refresh and failure rules, and a follower's copy going stale.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Stream } from "effect"
-import { fakeKubeClient } from "../../dev/fakeKubeClient.ts"
+import { Effect, Fiber, Option } from "effect"
+import { hpaObject, hpaStore, memoryKube } from "../../dev/externalMetricsFakes.ts"
 import { ConfigError, resolve } from "../../src/layers/Config.ts"
 import type { DatadogClientShape } from "../../src/layers/DatadogClient.ts"
 import { DatadogApiError } from "../../src/layers/datadog/errors.ts"
 import type { MetricsQuery, MetricsQueryResponse } from "../../src/layers/datadog/schemas.ts"
 import { KubeError } from "../../src/layers/KubeClient.ts"
-import type { ConfigMap, CoreEvent } from "../../src/layers/kube/schemas.ts"
 import { makeProvider } from "../../src/services/ExternalMetrics.ts"
 import { configMapKey, encodeEntry } from "../../src/services/externalMetrics/configMap.ts"
-import { hpaWatch } from "../../src/services/externalMetrics/hpa.ts"
-import { reflect } from "../../src/streams/reflector.ts"
 import { advance } from "../support/effectTest.ts"
 
 const config = (() => {
@@ -33,84 +30,6 @@ const config = (() => {
   if (c instanceof ConfigError) throw c
   return c
 })()
-
-const hpaObject = (name: string, metric: string, labels: Record<string, string>) => ({
-  apiVersion: "autoscaling/v2",
-  kind: "HorizontalPodAutoscaler",
-  metadata: { name, namespace: "shop", uid: `uid-${name}` },
-  spec: {
-    scaleTargetRef: { kind: "Deployment", name },
-    maxReplicas: 5,
-    metrics: [
-      {
-        type: "External",
-        external: { metric: { name: metric, selector: { matchLabels: labels } }, target: { type: "Value", value: "1" } }
-      }
-    ]
-  }
-})
-
-/** A reflected HPA store holding `objects`. */
-const hpaStore = (objects: ReadonlyArray<ReturnType<typeof hpaObject>>) =>
-  reflect(
-    "horizontalpodautoscalers",
-    Stream.concat(
-      Stream.fromIterable([
-        { _tag: "Init" } as const,
-        {
-          _tag: "InitPage",
-          objects: objects.map((o) => ({
-            key: `${o.metadata.namespace}/${o.metadata.name}`,
-            object: hpaWatch.strip(o)
-          }))
-        } as const,
-        { _tag: "InitDone" } as const
-      ]),
-      Stream.never
-    ),
-    "1 hour"
-  )
-
-/** One ConfigMap in memory, with resourceVersions and 409s like the API server's. */
-const memoryKube = (initial?: ConfigMap) => {
-  let stored: ConfigMap | undefined = initial
-  let version = 1
-  const events: Array<CoreEvent> = []
-  const error = (reason: KubeError["reason"], status: number, apiReason?: string) =>
-    new KubeError({ reason, verb: "X", path: "/cm", status, detail: reason, ...(apiReason ? { apiReason } : {}) })
-  const kube = fakeKubeClient({
-    getConfigMap: () => (stored === undefined ? Effect.fail(error("NotFound", 404)) : Effect.succeed(stored)),
-    createConfigMap: (_ns, cm) => {
-      if (stored !== undefined) return Effect.fail(error("Conflict", 409, "AlreadyExists"))
-      stored = { ...cm, metadata: { ...cm.metadata, resourceVersion: String(++version) } }
-      return Effect.succeed(stored)
-    },
-    replaceConfigMap: (_ns, cm) => {
-      if (stored === undefined) return Effect.fail(error("NotFound", 404))
-      if (cm.metadata?.resourceVersion !== stored.metadata?.resourceVersion) {
-        return Effect.fail(error("Conflict", 409))
-      }
-      stored = { ...cm, metadata: { ...cm.metadata, resourceVersion: String(++version) } }
-      return Effect.succeed(stored)
-    },
-    createEvent: (_ns, e) => {
-      if (events.some((x) => x.metadata?.name === e.metadata?.name)) {
-        return Effect.fail(error("Conflict", 409, "AlreadyExists"))
-      }
-      events.push(e)
-      return Effect.succeed(e)
-    }
-  })
-  return {
-    kube,
-    events,
-    stored: () => stored,
-    /** Another writer (an old leader) bumps the object. */
-    bump: () => {
-      if (stored) stored = { ...stored, metadata: { ...stored.metadata, resourceVersion: String(++version) } }
-    }
-  }
-}
 
 /** A Datadog whose answer to every query is the current `value` (or a failure). */
 const scriptedDatadog = () => {
