@@ -1,7 +1,8 @@
 // An open-loop load generator: requests are sent on a fixed schedule (not when the previous one
 // returns), and each latency is measured from when the request was DUE, so a stalled server
 // cannot hide its stall by slowing the sender (coordinated omission). Used for the fixed-rate
-// phase of bench/tags-http.ts; autocannon measures saturation throughput.
+// phase of bench/tags-http.ts and bench/external-metrics.ts; autocannon measures saturation
+// throughput.
 import * as Https from "node:https"
 
 export interface OpenLoopResult {
@@ -19,9 +20,16 @@ export const openLoop = (options: {
   readonly rate: number
   readonly seconds: number
   readonly connections: number
+  /** A client certificate to present (PEM), e.g. the aggregator's front-proxy certificate. */
+  readonly clientCertificate?: { readonly cert: string; readonly key: string }
 }): Promise<OpenLoopResult> =>
   new Promise((resolve) => {
-    const agent = new Https.Agent({ keepAlive: true, maxSockets: options.connections, rejectUnauthorized: false })
+    const agent = new Https.Agent({
+      keepAlive: true,
+      maxSockets: options.connections,
+      rejectUnauthorized: false,
+      ...options.clientCertificate
+    })
     const latencies: Array<number> = []
     let errors = 0
     let ok = 0
