@@ -1,8 +1,8 @@
 // `datadog-cluster-agent flare [caseID]`: asks the running agent to build a flare archive
 // (`POST /flare` with the local token; the answer is the archive's path), or builds a local one
-// when the agent cannot (no status, metadata map nor logs then, and an empty `local` marker file),
-// then uploads it to Datadog after a confirmation, as the original's command does
-// (`dda: pkg/cli/subcommands/dcaflare/command.go`, contract §8.1):
+// when the agent cannot (no status nor logs then, the metadata map read from the API server, and
+// an empty `local` marker file), then uploads it to Datadog after a confirmation, as the
+// original's command does (`dda: pkg/cli/subcommands/dcaflare/command.go`, contract §8.1):
 //
 //   -e/--email   the email sent with the flare; asked for when absent, as the original does
 //                (an empty answer, or no input at all, sends none)
@@ -80,8 +80,12 @@ const notKept = (what: string) => Effect.fail(new Error(`${what} is kept by the 
 /** Builds the archive in this process (the agent is down or could not make one). */
 const localFlare = (config: ClusterAgentConfigShape) =>
   Effect.gen(function* () {
-    const [{ buildFlare, fetchTelemetry }, { knownSecrets }] = yield* Effect.promise(() =>
-      Promise.all([import("../services/flare/build.ts"), import("../services/flare/secrets.ts")])
+    const [{ buildFlare, fetchTelemetry }, { knownSecrets }, { localMetamap }] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../services/flare/build.ts"),
+        import("../services/flare/secrets.ts"),
+        import("../services/flare/localMetamap.ts")
+      ])
     )
     const tokens = yield* readTokens(config)
     return yield* buildFlare({
@@ -89,7 +93,8 @@ const localFlare = (config: ClusterAgentConfigShape) =>
       config,
       env: { ...process.env },
       secrets: knownSecrets(config, tokens),
-      metamap: notKept("the metadata map"),
+      // As the original's local flare: from the API server.
+      metamap: localMetamap(config),
       logs: notKept("the log of recent lines"),
       telemetry: fetchTelemetry(config.metricsPort)
     })

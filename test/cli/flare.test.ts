@@ -54,6 +54,8 @@ beforeAll(async () => {
     DD_AUTH_TOKEN_FILE_PATH: Path.join(root, "auth_token"),
     DD_CONFD_PATH: Path.join(root, "conf.d"),
     DD_HOSTNAME: "dca-test-host",
+    // No cluster either: the local flare's metadata map (read from the API server) fails, named.
+    DD_KUBERNETES_KUBECONFIG_PATH: Path.join(root, "no-kubeconfig"),
     DD_API_KEY: API_KEY
   }
 })
@@ -89,6 +91,9 @@ describe("flare with the agent down", () => {
       "dca-test-host/permissions.log",
       "dca-test-host/flare_creation.log"
     ])
+    expect(files["dca-test-host/flare_creation.log"]).toMatch(
+      /^error collecting data for 'cluster-agent-metadatamapper\.log': cannot read the cluster: .*no-kubeconfig/
+    )
     expect(files["dca-test-host/flare_creation.log"]).toContain("error collecting data for 'telemetry.log'")
     const all = Object.values(files).join("\n")
     expect(all).not.toContain(API_KEY)
