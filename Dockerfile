@@ -2,7 +2,7 @@
 # Datadog Cluster Agent (TypeScript). Multi-stage: build with dev dependencies, ship only the
 # compiled code and production dependencies on the Node 24 runtime, as a non-root user.
 # Works with a read-only root filesystem: the agent writes only under /etc/datadog-agent
-# (tokens, copied conf.d) and /tmp, which are volumes.
+# (tokens, conf.d copied from /conf.d) and /tmp, which are volumes (emptyDirs in deploy/).
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
@@ -15,7 +15,8 @@ COPY src src
 ARG GIT_COMMIT=""
 # dist/ is the agent bundled with what it uses from effect, without comments, lazy parts in their
 # own chunks (scripts/bundle.ts; idle RSS 66.6 MB instead of 81.6, docs/BENCHMARKS.md); then
-# node_modules keeps only the packages the bundle leaves external (docker/runtime-modules.ts).
+# node_modules keeps only the packages the bundle leaves external, without their type declarations
+# and source maps (docker/runtime-modules.ts).
 RUN GIT_COMMIT="$GIT_COMMIT" npm run build \
  && npm prune --omit=dev \
  && node docker/runtime-modules.ts node_modules
@@ -42,9 +43,11 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY docker/entrypoint.sh /entrypoint.sh
-# The kubernetes_apiserver check's default options, as the original ships them; owned by the
-# agent's user so the entrypoint can copy a mounted /conf.d/kubernetes_apiserver.d/conf.yaml beside it.
-COPY --chown=10001:10001 docker/conf.d/ /etc/datadog-agent/conf.d/
+# The kubernetes_apiserver check's default options, as the original ships them, in /conf.d: the
+# entrypoint copies /conf.d into /etc/datadog-agent/conf.d at every start, so they are there
+# whatever is mounted at /etc/datadog-agent (the Deployment's emptyDir, which would hide files
+# the image put there). A conf.yaml mounted under /conf.d/kubernetes_apiserver.d/ wins over them.
+COPY docker/conf.d/ /conf.d/
 RUN ln -s /opt/datadog-agent/dist/main.js /opt/datadog-agent/bin/datadog-cluster-agent \
  && chmod 0755 /entrypoint.sh /opt/datadog-agent/dist/main.js
 USER 10001:10001

@@ -6,8 +6,10 @@
 // the packages the bundle keeps external are imported from node_modules, with what they depend on.
 // Every other top-level package (effect, @effect/platform-node, the Datadog API client whose types
 // the schemas mirror, the dev dependencies) is removed, so the image cannot load a second copy of
-// what the bundle holds, and carries no code it never runs. Plain Node: runs after `npm prune`.
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+// what the bundle holds, and carries no code it never runs. In the packages that stay, the type
+// declarations and source maps go too (Node reads neither: 39 MB of client-node's 77 MB). Plain
+// Node: runs after `npm prune`.
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve, sep } from "node:path"
 import { external } from "../scripts/bundle.ts"
 
@@ -95,10 +97,39 @@ export const pruneToRuntime = (nodeModules: string, roots: ReadonlyArray<string>
   return { kept: kept.sort(), removed: removed.sort() }
 }
 
+/** Files Node never reads at run time: TypeScript declarations and source maps. */
+export const isBuildOnlyFile = (name: string): boolean => /\.d\.[cm]?ts$|\.map$/.test(name)
+
+export interface StripResult {
+  readonly files: number
+  readonly bytes: number
+}
+
+/** Removes every build-only file (isBuildOnlyFile) under `nodeModules`, following no links. */
+export const stripBuildOnlyFiles = (nodeModules: string): StripResult => {
+  let files = 0
+  let bytes = 0
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else if (entry.isFile() && isBuildOnlyFile(entry.name)) {
+        bytes += lstatSync(path).size
+        rmSync(path)
+        files++
+      }
+    }
+  }
+  walk(resolve(nodeModules))
+  return { files, bytes }
+}
+
 if (import.meta.main) {
   const nodeModules = process.argv[2] ?? "node_modules"
   const { kept, removed } = pruneToRuntime(nodeModules)
+  const stripped = stripBuildOnlyFiles(nodeModules)
   process.stdout.write(
-    `${nodeModules}: kept ${kept.length} packages for ${external.join(", ")}; removed ${removed.length}\n`
+    `${nodeModules}: kept ${kept.length} packages for ${external.join(", ")}; removed ${removed.length}; ` +
+      `removed ${stripped.files} declaration and source-map files (${(stripped.bytes / 1e6).toFixed(1)} MB)\n`
   )
 }

@@ -109,7 +109,7 @@ describe("deploy/external-metrics (static)", () => {
         {
           "datadog-secret/api-key": "0123456789abcdef0123456789abcdef",
           "datadog-secret/app-key": "0123456789abcdef0123456789abcdef01234567",
-          "datadog-cluster-agent/token": "c0ffee".repeat(11).slice(0, 64)
+          "datadog-secret/token": "c0ffee".repeat(11).slice(0, 64)
         }
       ),
       { hostname: "dca-0", serviceAccountNamespace: Option.some("datadog") }
@@ -186,8 +186,7 @@ describe.runIf(clusterAvailable)("deploy/external-metrics against the API server
     const moved = forTest(o, namespace, namespace) as Binding
     const metadata =
       o.metadata.namespace === "kube-system" ? { ...moved.metadata, namespace: "kube-system" } : moved.metadata
-    const roleRef =
-      original.roleRef?.name.startsWith("system:") ? original.roleRef : moved.roleRef
+    const roleRef = original.roleRef?.name.startsWith("system:") ? original.roleRef : moved.roleRef
     const subjects = moved.subjects?.map((s, i) =>
       original.subjects?.[i]?.namespace === "kube-system" ? { ...s, namespace: "kube-system" } : s
     )

@@ -29,15 +29,16 @@ import { serviceAccountKubeconfig as tokenKubeconfig } from "../support/serviceA
 import { waitFor } from "../support/waitFor.ts"
 import {
   allManifests,
+  baseDir,
   type Container,
   clusterScopedKinds,
   containerEnv,
   type Deployment,
-  baseDir,
   deployDir,
   findObject,
   forTest,
   type Manifest,
+  type PodDisruptionBudget,
   type RbacRole,
   readKustomization,
   repoRoot,
@@ -56,10 +57,10 @@ const container = ((): Container => {
 })()
 const portNamed = (name: string) => container.ports.find((p) => p.name === name)?.containerPort
 
-/** Test values of the Secrets the Deployment reads (README: 64 hex characters for the token). */
+/** Test values of the Secret the Deployment reads (README: 64 hex characters for the token). */
 const apiKey = "0123456789abcdef0123456789abcdef"
 const clusterToken = "c0ffee".repeat(11).slice(0, 64)
-const secretValues = { "datadog-secret/api-key": apiKey, "datadog-cluster-agent/token": clusterToken }
+const secretValues = { "datadog-secret/api-key": apiKey, "datadog-secret/token": clusterToken }
 
 /** The agent's configuration as it would be in the pod (service-account namespace file present). */
 const inPodConfig = (namespace = "datadog", name = "datadog-cluster-agent-7d9f8b6c5-x2x4z") => {
@@ -129,8 +130,9 @@ describe("deploy/ (static)", () => {
       name: "datadog-secret",
       key: "api-key"
     })
+    // One Secret for both (node agents read both too), created by the user: none is shipped.
     expect(container.env.find((e) => e.name === "DD_CLUSTER_AGENT_AUTH_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
-      name: "datadog-cluster-agent",
+      name: "datadog-secret",
       key: "token"
     })
     // Token files land on a writable volume (the root filesystem is read-only).
@@ -202,9 +204,49 @@ describe("deploy/ (static)", () => {
     const mounted = new Map(container.volumeMounts.map((m) => [m.mountPath, m.name]))
     for (const path of ["/etc/datadog-agent", "/tmp"]) expect(emptyDirs).toContain(mounted.get(path))
     expect(pod.spec.serviceAccountName).toBe("datadog-cluster-agent")
-    expect(deployment.spec.replicas).toBe(1)
+  })
+
+  it("runs two replicas with leader election, kept on different nodes when it can and never both evicted", () => {
+    expect(deployment.spec.replicas).toBe(2)
+    expect(inPodConfig().leaderElection).toBe(true)
+    // A rolling update never goes below the two ready replicas.
+    expect(deployment.spec.strategy).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 }
+    })
+    // Preferred (a one-node cluster still runs both), by hostname, on the pods' own labels.
+    const anti = pod.spec.affinity?.podAntiAffinity
+    expect(anti?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined()
+    const [term, ...others] = anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []
+    expect(others).toEqual([])
+    expect(term?.weight).toBe(100)
+    expect(term?.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname")
+    expect(pod.metadata.labels).toMatchObject(term?.podAffinityTerm.labelSelector.matchLabels ?? { none: "" })
+    expect(term?.podAffinityTerm.labelSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels)
+    // One voluntary eviction at a time: with two replicas one stays; with one, a drain still passes.
+    const pdb = findObject<PodDisruptionBudget>("PodDisruptionBudget", "datadog-cluster-agent")
+    expect(pdb.apiVersion).toBe("policy/v1")
+    expect(pdb.spec.maxUnavailable).toBe(1)
+    expect(pdb.spec.minAvailable).toBeUndefined()
+    expect(pdb.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow")
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels)
+    expect(deployment.spec.replicas - Number(pdb.spec.maxUnavailable)).toBeGreaterThanOrEqual(1)
+  })
+
+  it("sizes the container from the measurements its comment cites, which are in docs/", () => {
     expect(container.resources.requests).toEqual({ cpu: "100m", memory: "256Mi" })
     expect(container.resources.limits).toEqual({ memory: "512Mi" })
+    expect(container.resources.limits?.cpu).toBeUndefined()
+    const text = readFileSync(`${baseDir}deployment.yaml`, "utf8")
+    const comment = text.slice(text.indexOf("# From our own measurements"), text.indexOf("resources:\n"))
+    const docs = ["BENCHMARKS.md", "IMAGE.md"].map((f) => readFileSync(`${repoRoot}docs/${f}`, "utf8")).join("\n")
+    const figures = [...comment.matchAll(/(\d[\d,.]*)(?:-(\d[\d,.]*))? MB/g)].flatMap((m) => [m[1], m[2]])
+    expect(figures.length).toBeGreaterThanOrEqual(8)
+    for (const figure of figures) if (figure !== undefined) expect(docs, `${figure} MB`).toContain(figure)
+    // Request ≥ the mid-size peak, limit ≥ the full-scale peak plus a draining event backlog.
+    const mib = (q: string | undefined) => Number((q ?? "0").replace(/Mi$/, "")) * 1.048576
+    expect(mib(container.resources.requests?.memory)).toBeGreaterThan(219)
+    expect(mib(container.resources.limits?.memory)).toBeGreaterThan(371 + 100)
   })
 
   it("the image EXPOSEs every container port but the health port (off by default in the image)", () => {
@@ -235,14 +277,21 @@ describe("deploy/ (static)", () => {
     ])
   })
 
-  it("deploy/README.md covers every file, both Secrets and kubectl apply -k", () => {
+  it("deploy/README.md covers every file, the Secret's two keys and kubectl apply -k", () => {
     const readme = readFileSync(`${deployDir}README.md`, "utf8")
     for (const file of readKustomization().resources) expect(readme).toContain(file)
+    expect(readme).toContain("kubectl create namespace datadog")
     expect(readme).toContain("kubectl apply -k deploy/")
-    expect(readme).toMatch(/kubectl -n datadog create secret generic datadog-cluster-agent\b/)
-    expect(readme).toMatch(/kubectl -n datadog create secret generic datadog-secret\b/)
-    expect(readme).toContain("--from-literal=token=")
-    expect(readme).toContain("--from-literal=api-key=")
+    // One `kubectl create secret` with both keys the Deployment reads, the token random.
+    const create = readme.match(/kubectl -n datadog create secret generic datadog-secret\b[^`]*/)?.[0] ?? ""
+    for (const e of container.env) {
+      const ref = e.valueFrom?.secretKeyRef
+      if (ref !== undefined) {
+        expect(ref.name).toBe("datadog-secret")
+        expect(create, ref.key).toContain(`--from-literal=${ref.key}=`)
+      }
+    }
+    expect(create).toContain("/dev/urandom")
   })
 
   const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0
@@ -789,6 +838,61 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     const third = await stop(withConfigMapLock)
     expect(third.stdout.split("\n").filter(isForbiddenLine)).toEqual([])
     expect(messages(third.stdout)).toContain("released the leader lock")
+  })
+
+  it("the Deployment's two replicas: both ready and serving node agents, one leader; the other takes over when it stops", {
+    timeout: 150_000
+  }, async () => {
+    const namespace = await cluster.newNamespace("deploy-pair")
+    const user = await createIdentity(namespace, { withClusterBinding: true })
+    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
+      what: "the ClusterRoleBinding to take effect"
+    })
+    await waitFor(
+      () =>
+        allowed(namespace, user, {
+          verb: "update",
+          group: "coordination.k8s.io",
+          resource: "leases",
+          namespace,
+          name: "datadog-leader-election"
+        }),
+      { what: "the RoleBinding to take effect" }
+    )
+    const kubeconfig = await serviceAccountKubeconfig(namespace)
+    const datadog = await fakeDatadog()
+    // Each replica has its own pod name (DD_POD_NAME from the downward API), the lock's identity.
+    const replicas = await Promise.all(
+      Array.from({ length: deployment.spec.replicas }, (_, i) =>
+        startAgent(namespace, kubeconfig, { DD_DD_URL: datadog.url, DD_POD_NAME: `${namespace}-${i}` })
+      )
+    )
+    for (const replica of replicas) {
+      expect(report(await awaitReady(replica)).Unhealthy).toEqual([])
+      const version = await nodeAgentGet(replica.cmdPort, "/version")
+      expect(version.status, version.body).toBe(200)
+    }
+    const holder = await waitFor(
+      async () => {
+        const h = await lockHolder(namespace, "Lease")
+        return h !== undefined && h !== "" ? h : undefined
+      },
+      { timeoutMs: 30_000, what: "one replica to hold the Lease" }
+    )
+    const leaderIndex = replicas.findIndex((_, i) => holder === `${namespace}-${i}`)
+    expect(leaderIndex).toBeGreaterThanOrEqual(0)
+    const [leader, follower] = [replicas[leaderIndex], replicas[1 - leaderIndex]] as [Agent, Agent]
+    await awaitLeader(leader, namespace, "Lease", holder)
+    expect(messages(follower.running.stdout())).not.toContain("became leader")
+    // A drain evicts the leader (the PodDisruptionBudget allows one at a time): it releases the
+    // lock and the other replica, still serving node agents, takes over.
+    const stopped = await stop(leader)
+    expect(messages(stopped.stdout)).toContain("released the leader lock")
+    await awaitLeader(follower, namespace, "Lease", `${namespace}-${1 - leaderIndex}`)
+    const still = await nodeAgentGet(follower.cmdPort, "/version")
+    expect(still.status).toBe(200)
+    const done = await stop(follower)
+    for (const out of [stopped.stdout, done.stdout]) expect(out.split("\n").filter(isForbiddenLine)).toEqual([])
   })
 
   it("control: without the ClusterRoleBinding the agent is never ready and logs Forbidden per kind", {

@@ -64,6 +64,15 @@ export interface Container {
   readonly volumeMounts: ReadonlyArray<{ readonly name: string; readonly mountPath: string }>
 }
 
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>
+}
+
+export interface WeightedPodAffinityTerm {
+  readonly weight: number
+  readonly podAffinityTerm: { readonly topologyKey: string; readonly labelSelector: LabelSelector }
+}
+
 export interface PodTemplate {
   readonly metadata: {
     readonly labels: Readonly<Record<string, string>>
@@ -73,14 +82,30 @@ export interface PodTemplate {
     readonly serviceAccountName: string
     readonly containers: ReadonlyArray<Container>
     readonly volumes: ReadonlyArray<{ readonly name: string; readonly emptyDir?: unknown }>
+    readonly affinity?: {
+      readonly podAntiAffinity?: {
+        readonly preferredDuringSchedulingIgnoredDuringExecution?: ReadonlyArray<WeightedPodAffinityTerm>
+        readonly requiredDuringSchedulingIgnoredDuringExecution?: ReadonlyArray<unknown>
+      }
+    }
   }
 }
 
 export interface Deployment extends Manifest {
   readonly spec: {
     readonly replicas: number
-    readonly selector: { readonly matchLabels: Readonly<Record<string, string>> }
+    readonly strategy?: unknown
+    readonly selector: LabelSelector
     readonly template: PodTemplate
+  }
+}
+
+export interface PodDisruptionBudget extends Manifest {
+  readonly spec: {
+    readonly maxUnavailable?: number | string
+    readonly minAvailable?: number | string
+    readonly unhealthyPodEvictionPolicy?: string
+    readonly selector: LabelSelector
   }
 }
 

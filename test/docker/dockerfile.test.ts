@@ -59,12 +59,14 @@ describe("Dockerfile", () => {
     for (const source of sources) expect(existsSync(`${root}${source}`), source).toBe(true)
   })
 
-  it("ships the kubernetes_apiserver check's default file where the agent reads it, writable by the agent's user", () => {
+  it("ships the kubernetes_apiserver check's default file in /conf.d, which the entrypoint copies, not under the /etc/datadog-agent volume", () => {
     const copy = final.split("\n").find((l) => l.startsWith("COPY ") && l.includes("docker/conf.d"))
-    expect(copy).toBe("COPY --chown=10001:10001 docker/conf.d/ /etc/datadog-agent/conf.d/")
-    // DD_CONFD_PATH's default, where the entrypoint also copies /conf.d.
+    expect(copy).toBe("COPY docker/conf.d/ /conf.d/")
     expect(existsSync(`${root}docker/conf.d/kubernetes_apiserver.d/conf.yaml.default`)).toBe(true)
     expect(readFileSync(`${root}.dockerignore`, "utf8").split("\n")).not.toContain("docker")
+    // Nothing else lands in /etc/datadog-agent: an emptyDir there (deploy/) would hide it.
+    expect(final.split("\n").filter((l) => l.startsWith("COPY ") && l.includes("/etc/datadog-agent"))).toEqual([])
+    expect(final).toMatch(/^VOLUME \["\/etc\/datadog-agent", "\/tmp"\]$/m)
   })
 
   it("the build context leaves out dependencies, outputs and tests", () => {

@@ -1,16 +1,17 @@
 import { execFile } from "node:child_process"
 import {
-  copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Logger } from "effect"
 import { describe, expect, it } from "vitest"
@@ -93,25 +94,65 @@ describe("docker/entrypoint.sh", () => {
     expect(readdirSync(dst)).toEqual(["conf.d"])
   })
 
-  it("a mounted /conf.d/kubernetes_apiserver.d/conf.yaml overrides the image's default for the agent", async () => {
+  /** The image's /conf.d (docker/conf.d), copied into `src`. */
+  const imageConfd = (src: string) => cpSync(dirname(dirname(shippedDefault)), src, { recursive: true })
+  const instanceIn = (dst: string) =>
+    Effect.runPromise(loadApiserverCheckInstance(join(dst, "conf.d"), false).pipe(Effect.provide(Logger.layer([]))))
+
+  it("the image's default reaches an empty /etc/datadog-agent (the Deployment's emptyDir) and the agent reads it", async () => {
     const { src, dst, env } = dirs()
-    // The image ships the default there (Dockerfile); the user mounts a conf.yaml beside it.
-    mkdirSync(join(dst, "conf.d", "kubernetes_apiserver.d"), { recursive: true })
-    copyFileSync(shippedDefault, join(dst, "conf.d", "kubernetes_apiserver.d", "conf.yaml.default"))
-    mkdirSync(join(src, "kubernetes_apiserver.d"))
+    imageConfd(src)
+    expect(readdirSync(dst)).toEqual([])
+    expect((await run(["true"], { ...env, DD_API_KEY: "k" })).code).toBe(0)
+    const copied = join(dst, "conf.d", "kubernetes_apiserver.d", "conf.yaml.default")
+    expect(readFileSync(copied, "utf8")).toBe(readFileSync(shippedDefault, "utf8"))
+    expect(await instanceIn(dst)).toMatchObject({ source: copied })
+  })
+
+  it("a conf.yaml mounted at /conf.d/kubernetes_apiserver.d/ (a ConfigMap, replacing the folder) overrides the default", async () => {
+    const { src, dst, env } = dirs()
+    imageConfd(src)
+    // The ConfigMap volume hides the image's folder: its files are links into `..data`.
+    const folder = join(src, "kubernetes_apiserver.d")
+    rmSync(folder, { recursive: true })
+    mkdirSync(join(folder, "..2026_12_02_00_00_00.1"), { recursive: true })
     writeFileSync(
-      join(src, "kubernetes_apiserver.d", "conf.yaml"),
+      join(folder, "..2026_12_02_00_00_00.1", "conf.yaml"),
       "init_config:\ninstances:\n  - use_component_status: false\n    tags: [team:core]\n"
     )
+    symlinkSync("..2026_12_02_00_00_00.1", join(folder, "..data"))
+    symlinkSync(join("..data", "conf.yaml"), join(folder, "conf.yaml"))
     expect((await run(["true"], { ...env, DD_API_KEY: "k" })).code).toBe(0)
-    const confdPath = join(dst, "conf.d")
-    const instance = await Effect.runPromise(
-      loadApiserverCheckInstance(confdPath, false).pipe(Effect.provide(Logger.layer([])))
-    )
-    expect(instance).toMatchObject({
+    expect(await instanceIn(dst)).toMatchObject({
       useComponentStatus: false,
       tags: ["team:core"],
-      source: join(confdPath, "kubernetes_apiserver.d", "conf.yaml")
+      source: join(dst, "conf.d", "kubernetes_apiserver.d", "conf.yaml")
     })
+  })
+
+  it("a conf.yaml mounted beside the default (subPath) wins over it", async () => {
+    const { src, dst, env } = dirs()
+    imageConfd(src)
+    writeFileSync(join(src, "kubernetes_apiserver.d", "conf.yaml"), "init_config:\ninstances:\n  - tags: [a:b]\n")
+    expect((await run(["true"], { ...env, DD_API_KEY: "k" })).code).toBe(0)
+    expect(readdirSync(join(dst, "conf.d", "kubernetes_apiserver.d")).sort()).toEqual([
+      "conf.yaml",
+      "conf.yaml.default"
+    ])
+    expect(await instanceIn(dst)).toMatchObject({ tags: ["a:b"] })
+  })
+
+  it("exits 1 naming the folder when /etc/datadog-agent is not writable (read-only root, no volume)", async () => {
+    const { src, env } = dirs()
+    imageConfd(src)
+    // A regular file where the folder should be: no mkdir, even as root.
+    const blocked = join(src, "..", "not-a-dir")
+    writeFileSync(blocked, "")
+    const r = await run(["echo", "started"], { ...env, DD_ENTRYPOINT_CONFD_TARGET: blocked, DD_API_KEY: "k" })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.trim()).toBe(
+      `Cannot write to ${blocked}/conf.d: with a read-only root filesystem, mount a writable volume (an emptyDir) at ${blocked}`
+    )
   })
 })

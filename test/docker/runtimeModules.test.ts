@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { describe, expect, it } from "vitest"
-import { pruneToRuntime, runtimeClosure } from "../../docker/runtime-modules.ts"
+import { isBuildOnlyFile, pruneToRuntime, runtimeClosure, stripBuildOnlyFiles } from "../../docker/runtime-modules.ts"
 import { external } from "../../scripts/bundle.ts"
 
 interface Pkg {
@@ -68,6 +68,40 @@ describe("runtime-modules", () => {
     })
     expect(readdirSync(nm).sort()).toEqual(["@k", "ws"])
     expect(existsSync(join(nm, "@k/client/index.js"))).toBe(true)
+  })
+
+  it("strips TypeScript declarations and source maps, and nothing Node loads", () => {
+    const nm = tree({ "@k/client": {}, "@types/ws": {} })
+    const files = {
+      "@k/client/dist/api.js": "export {}\n",
+      "@k/client/dist/api.d.ts": "export {}\n",
+      "@k/client/dist/api.js.map": "{}",
+      "@k/client/dist/api.d.ts.map": "{}",
+      "@k/client/dist/esm/index.mjs": "export {}\n",
+      "@k/client/dist/esm/index.d.mts": "export {}\n",
+      "@k/client/dist/cjs/index.cjs": "module.exports = {}\n",
+      "@k/client/dist/cjs/index.d.cts": "export {}\n",
+      "@k/client/dist/data.json": "{}",
+      "@k/client/src/api.ts": "export {}\n",
+      "@types/ws/index.d.ts": "export {}\n"
+    }
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(nm, path, ".."), { recursive: true })
+      writeFileSync(join(nm, path), text)
+    }
+    const removed = Object.keys(files).filter((f) => isBuildOnlyFile(f.split("/").at(-1) as string))
+    expect(removed.sort()).toEqual([
+      "@k/client/dist/api.d.ts",
+      "@k/client/dist/api.d.ts.map",
+      "@k/client/dist/api.js.map",
+      "@k/client/dist/cjs/index.d.cts",
+      "@k/client/dist/esm/index.d.mts",
+      "@types/ws/index.d.ts"
+    ])
+    expect(stripBuildOnlyFiles(nm).files).toBe(removed.length)
+    for (const path of Object.keys(files)) expect(existsSync(join(nm, path)), path).toBe(!removed.includes(path))
+    // package.json files stay (Node resolves packages by them).
+    expect(existsSync(join(nm, "@types/ws/package.json"))).toBe(true)
   })
 
   it("fails on a required dependency that is not installed, naming who needs it", () => {
