@@ -16,7 +16,7 @@
 import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { request as httpRequest } from "node:http"
-import { tmpdir } from "node:os"
+import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node"
@@ -33,15 +33,7 @@ import { type FakeDatadog, startFakeDatadog } from "../fakeDatadog/index.ts"
 import { type Agent, type AgentSettings, agentPorts, CHECK_CONF, runCli, startAgent } from "./agents.ts"
 import { apiServiceAvailability, apiServiceName, pointApiServiceAt } from "./apiService.ts"
 import { startFakeKubelet } from "./fakeKubelet.ts"
-import {
-  banner,
-  datadogReport,
-  parseHealth,
-  queryHints,
-  type ReplicaView,
-  replicaReport,
-  selectMetrics
-} from "./report.ts"
+import { banner, datadogReport, queryHints } from "./report.ts"
 import {
   AGENT_NAMESPACE,
   createHpa,
@@ -115,6 +107,11 @@ const httpGet = (url: string): Promise<{ status: number; body: string }> =>
     req.end()
   })
 
+/** Where scripts/control-plane/build.sh keeps the binaries. */
+const buildCache = () =>
+  process.env.DCA_CONTROL_PLANE_CACHE ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "datadog-cluster-agent", "control-plane")
+
 /** The control-plane binaries, with a progress line every 30 s while the first build runs. */
 const binaries = Effect.gen(function* () {
   yield* say("control-plane binaries (etcd, kube-apiserver, kube-controller-manager): scripts/control-plane/build.sh")
@@ -124,7 +121,7 @@ const binaries = Effect.gen(function* () {
       yield* Effect.sleep("3 seconds")
       yield* say(
         "not built yet: building them from Go modules, once (about 9 minutes on a fresh machine, more on a slow one); " +
-          "later runs reuse the cache in ~/.cache/datadog-cluster-agent/control-plane"
+          `later runs reuse the cache in ${buildCache()}`
       )
       for (;;) {
         yield* Effect.sleep("30 seconds")
@@ -202,41 +199,16 @@ const leaseHolder = (kc: KubeConfig) => async () => {
   return lease.spec?.holderIdentity ?? ""
 }
 
-const replicaView = async (agent: Agent, leader: string): Promise<ReplicaView> => {
-  const { ports } = agent.settings
-  const [ready, metrics] = await Promise.all([
-    httpGet(`http://127.0.0.1:${ports.health}/ready`).catch((e: unknown) => ({ status: 0, body: messageOf(e) })),
-    httpGet(`http://127.0.0.1:${ports.metrics}/metrics`).catch(() => ({ status: 0, body: "" }))
-  ])
-  return {
-    name: agent.settings.name,
-    pid: agent.pid,
-    leader: agent.settings.name === leader,
-    cmdPort: ports.cmd,
-    ready: parseHealth(ready.status, ready.body),
-    metrics: selectMetrics(metrics.body)
-  }
-}
-
-/**
- * `datadog-cluster-agent status` of the leader; where this checkout has no `status` command yet,
- * what the replicas report meanwhile (health probes, leader election, telemetry).
- */
-const printStatus = (agents: ReadonlyArray<Agent>, leader: Agent, holder: string) =>
+/** `datadog-cluster-agent status` of the leader (the replica that runs every feature). */
+const printStatus = (leader: Agent) =>
   Effect.gen(function* () {
     const result = yield* Effect.promise(() => runCli(leader.settings, ["status"]))
-    if (result.code === 0 && result.stdout.trim() !== "") {
-      yield* print(banner(`datadog-cluster-agent status (${leader.settings.name}, the leader)`))
-      yield* print(result.stdout.trimEnd())
-      return
-    }
-    yield* print(banner("status of the replicas (health, leader election, telemetry)"))
-    const why = result.stderr.replace(/\s+/g, " ").trim().slice(0, 160)
+    yield* print(banner(`datadog-cluster-agent status (${leader.settings.name}, the leader)`))
     yield* print(
-      `(\`datadog-cluster-agent status\` is not available in this checkout yet: ${why || `exit ${result.code}`})\n`
+      result.code === 0
+        ? result.stdout.trimEnd()
+        : `status failed (exit ${result.code}):\n${result.stdout}${result.stderr}`.trimEnd()
     )
-    const views = yield* Effect.promise(() => Promise.all(agents.map((a) => replicaView(a, holder))))
-    yield* print(replicaReport(views))
   })
 
 const externalMetricPath = `/apis/external.metrics.k8s.io/v1beta1/namespaces/${HPA.namespace}/${HPA.metric}?labelSelector=${encodeURIComponent(hpaLabelSelector)}`
@@ -433,7 +405,7 @@ export const demo: Effect.Effect<never, DemoError, Scope.Scope> = Effect.gen(fun
   )
   yield* say(`the leader sent its first events and service checks to the fake Datadog API`)
 
-  yield* printStatus(agents, leader, holder)
+  yield* printStatus(leader)
 
   const metamap = yield* Effect.promise(() => runCli(leader.settings, ["metamap"]))
   yield* print(banner("datadog-cluster-agent metamap"))

@@ -5,9 +5,10 @@
  * v1beta1.external.metrics.k8s.io APIService, which test/integration/externalMetrics.test.ts holds
  * on the shared cluster, and its agents watch every namespace and record events on every HPA.
  *
- * Checked: a healthy status of two replicas (one leader), a non-empty metamap, events and service
- * checks at the fake Datadog API, the HPA scaling up and down, the printed `curl` of the node-agent
- * API working with the printed token, and after Ctrl-C: exit 0, every process gone, every file removed.
+ * Checked: a healthy `status` of the leader (every feature working), a non-empty metamap, events
+ * and service checks at the fake Datadog API, the HPA scaling up and down, the printed `curl` of
+ * the node-agent API working with the printed token, and after Ctrl-C: exit 0, every process gone,
+ * every file removed.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -88,17 +89,23 @@ describe.runIf(clusterAvailable)("npm run demo", () => {
     const pids = [...stdout.matchAll(/agent-\d \(pid (\d+), (leader|follower)\)/g)]
     expect(pids.map((m) => m[2]).sort()).toEqual(["follower", "leader"])
 
-    // A healthy status: `datadog-cluster-agent status` of the leader, or, where this checkout has
-    // no such command yet, both replicas' /ready.
-    const status = section("datadog-cluster-agent status")
-    if (status !== "") {
-      expect(status, output()).toMatch(/Datadog Cluster Agent \(v\d+\.\d+\.\d+/)
-      expect(status, output()).toMatch(/Connected/)
-    } else {
-      const replicas = section("status of the replicas")
-      expect(replicas.match(/\/ready: 200 healthy/g), output()).toHaveLength(2)
-      expect(replicas.match(/: LEADER/g)).toHaveLength(1)
-    }
+    // A healthy status: `datadog-cluster-agent status` of the leader, every feature working.
+    const status = section("datadog-cluster-agent status (agent-")
+    expect(status, output()).toMatch(/Datadog Cluster Agent \(v\d+\.\d+\.\d+\)/)
+    expect(status).toMatch(/Status: Connected \(Kubernetes v1\.\d+/)
+    expect(status).toMatch(/Leader Election Status: +Running/)
+    expect(status).toMatch(/This replica: agent-\d \(leader\)/)
+    expect(status).toMatch(/Metadata Mapper\n=+\n {2}Status: Synced/)
+    expect(status).toMatch(/Kubernetes Events\n=+\n {2}Status: Running on this replica/)
+    expect(status).toContain("/readyz: OK")
+    expect(status).toMatch(/Total: 1\n +Valid: 1/)
+    expect(status).toMatch(/API Key \**\w+: Valid/)
+    const rbac = /RBAC Self-Check\n=+\n([\s\S]*?)\n\n/.exec(status)?.[1] ?? ""
+    expect(
+      rbac.split("\n").filter((l) => !l.includes("Checked:") && !l.endsWith(": OK")),
+      rbac
+    ).toEqual([])
+    expect(status).toMatch(/Configuration Warnings\n=+\n {2}None/)
 
     // A non-empty metamap.
     const metamap = section("datadog-cluster-agent metamap")

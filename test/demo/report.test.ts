@@ -3,40 +3,10 @@ import { describe, expect, it } from "vitest"
 import { agentEnv } from "../../dev/demo/agents.ts"
 import { apiServiceForPort, shippedApiService } from "../../dev/demo/apiService.ts"
 import { runningStatus } from "../../dev/demo/fakeKubelet.ts"
-import { datadogReport, parseHealth, selectMetrics } from "../../dev/demo/report.ts"
+import { datadogReport } from "../../dev/demo/report.ts"
 import { hpaLabelSelector, hpaQuery } from "../../dev/demo/workload.ts"
 
 describe("demo report", () => {
-  it("sums the selected metric families and names each series by its distinguishing labels", () => {
-    const text = [
-      "# HELP kube_store_objects Objects held in a store",
-      'kube_store_objects{kind="pods"} 6',
-      'kube_store_objects{kind="nodes"} 2',
-      'kubernetes_apiserver_emitted_events{kind="Pod",type="Normal",source="kubernetes",is_bundled="true"} 5',
-      'external_metrics{join_leader="true",valid="true"} 1',
-      'external_metrics{join_leader="true",valid="false"} 0',
-      "process_open_fds 31"
-    ].join("\n")
-    expect(selectMetrics(text)).toEqual([
-      "objects watched: 8 (pods 6, nodes 2)",
-      "Datadog events sent: 5 (Pod/Normal 5)",
-      "external metrics: 1 (valid=true 1, valid=false 0)"
-    ])
-  })
-
-  it("reads a health probe, or says what came instead", () => {
-    expect(parseHealth(200, '{"Healthy":["apiserver","metadata"],"Unhealthy":[]}')).toEqual({
-      status: 200,
-      healthy: ["apiserver", "metadata"],
-      unhealthy: []
-    })
-    expect(parseHealth(0, "connect ECONNREFUSED")).toEqual({
-      status: 0,
-      healthy: [],
-      unhealthy: ["connect ECONNREFUSED"]
-    })
-  })
-
   it("counts what the fake Datadog API received, per path, and shows a few of each", () => {
     const report = datadogReport(
       {
