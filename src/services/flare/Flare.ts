@@ -14,6 +14,7 @@ import { AuthTokens } from "../../layers/AuthTokens.ts"
 import { ClusterAgentConfig } from "../../layers/Config.ts"
 import { ExternalMetrics } from "../ExternalMetrics.ts"
 import { MetadataMapper } from "../MetadataMapper.ts"
+import { Status } from "../Status.ts"
 import { FlareError } from "./FlareError.ts"
 import { recentLogs } from "./logRing.ts"
 import { knownSecrets } from "./secrets.ts"
@@ -29,8 +30,8 @@ const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 
 export class Flare extends Context.Service<Flare, FlareShape>()("dca/Flare") {
   /**
-   * Needs the configuration, the tokens and the metadata mapper; uses the external metrics
-   * provider when the agent has one.
+   * Needs the configuration, the tokens and the metadata mapper; uses the status page (and its
+   * RBAC self-check) and the external metrics provider when the agent has them.
    */
   static readonly layer = Layer.effect(
     Flare,
@@ -39,19 +40,34 @@ export class Flare extends Context.Service<Flare, FlareShape>()("dca/Flare") {
       const tokens = yield* AuthTokens
       const mapper = yield* MetadataMapper
       const externalMetrics = yield* Effect.serviceOption(ExternalMetrics)
+      const statusPage = yield* Effect.serviceOption(Status)
       const lock = yield* Semaphore.make(1)
       const secrets = knownSecrets(config, tokens)
 
       const create = Effect.gen(function* () {
         yield* Effect.logInfo("Making a flare")
-        const [{ buildFlare, fetchTelemetry }, { renderMetadataMap }, { renderCustomMetrics }] = yield* Effect.promise(
-          () => Promise.all([import("./build.ts"), import("../../cli/metamapText.ts"), import("./customMetrics.ts")])
-        )
+        const [{ buildFlare, fetchTelemetry }, { renderMetadataMap }, { renderCustomMetrics }, { renderRbac }, render] =
+          yield* Effect.promise(() =>
+            Promise.all([
+              import("./build.ts"),
+              import("../../cli/metamapText.ts"),
+              import("./customMetrics.ts"),
+              import("./rbacText.ts"),
+              import("../status/render.ts")
+            ])
+          )
+        // One status for the status file and the RBAC part of permissions.log.
+        const status = yield* Option.match(statusPage, {
+          onNone: () => Effect.succeed(undefined),
+          onSome: (page) => page.collect
+        })
         const path = yield* buildFlare({
           local: false,
           config,
           env: { ...process.env },
           secrets,
+          status: status === undefined ? undefined : Effect.sync(() => render.renderStatusText(status)),
+          rbac: status === undefined ? undefined : Effect.sync(() => renderRbac(status.rbac)),
           metamap: Effect.try({
             try: () => `${renderMetadataMap(JSON.parse(mapper.allNodesJson()))}\n`,
             catch: asError
