@@ -129,7 +129,11 @@ const binaries = Effect.gen(function* () {
       }
     })
   )
-  const found = yield* attempt("building the control plane", () => ensureBinaries())
+  const found = yield* Effect.tryPromise({
+    try: () => ensureBinaries(),
+    // The build's own lines (what went wrong, what to install) were shown as they came.
+    catch: (e) => new DemoError({ message: `building the control plane: ${messageOf(e).split("\n")[0]}` })
+  })
   yield* Fiber.interrupt(ticker)
   const took = Date.now() - begin
   yield* say(took < 3_000 ? `binaries cached in ${found.dir}` : `built in ${seconds(took)} into ${found.dir}`)
@@ -319,7 +323,7 @@ export const demo: Effect.Effect<never, DemoError, Scope.Scope> = Effect.gen(fun
     (d) =>
       Effect.andThen(
         Effect.sync(() => rmSync(d, { recursive: true, force: true })),
-        say(`stopped: agents, fake kubelet, fake Datadog API and control plane; removed ${d}`)
+        say(`stopped everything it started (agents, fake kubelet, fake Datadog API, control plane); removed ${d}`)
       )
   )
   yield* Effect.addFinalizer(() => say("stopping ..."))
