@@ -88,3 +88,49 @@ const agentRequest = (
       req.end(body)
     })
   })
+
+type Address = Pick<ClusterAgentConfigShape, "cmdPort" | "authTokenFilePath">
+
+const checks = (config: Address) =>
+  [
+    "Check that:",
+    "  - the agent runs in this container or pod (`datadog-cluster-agent start`) and has finished starting;",
+    `  - DD_CLUSTER_AGENT_CMD_PORT (${config.cmdPort}) is the port it listens on;`,
+    `  - DD_AUTH_TOKEN_FILE_PATH (${config.authTokenFilePath}) names the local token file it created, readable by this user.`
+  ].join("\n")
+
+/**
+ * Pure: what to tell the user when a call to the agent for `what` ("the status", ...) at `path`
+ * failed: the address and token file tried and what to check, or the agent's own error.
+ */
+export const agentCallAdvice = (config: Address, what: string, path: string, error: AgentCallError): string => {
+  switch (error._tag) {
+    case "AgentUnreachable":
+      return [
+        `Could not reach the agent at ${error.url}: ${error.detail}`,
+        `(local token file: ${config.authTokenFilePath})`,
+        checks(config)
+      ].join("\n")
+    case "TokenError":
+      return [
+        `Could not read the local token to call the agent at https://localhost:${config.cmdPort}${path}: ${error.message}`,
+        checks(config)
+      ].join("\n")
+    case "AgentRefused": {
+      if (error.status === 401 || error.status === 403) {
+        return [
+          `The agent at ${error.url} refused the local token of ${config.authTokenFilePath}: HTTP ${error.status}: ${error.body.trim()}`,
+          checks(config)
+        ].join("\n")
+      }
+      let reason = error.body.trim()
+      try {
+        const parsed = JSON.parse(error.body) as { error?: unknown }
+        if (typeof parsed.error === "string") reason = parsed.error
+      } catch {
+        // not the original's {"error": ...}: show the body as it is
+      }
+      return `Could not get ${what} from the agent at ${error.url}: HTTP ${error.status}: ${reason}`
+    }
+  }
+}

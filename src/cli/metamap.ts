@@ -8,7 +8,7 @@ import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataResponse } from "../services/metadata/views.ts"
-import { agentGet } from "./agentClient.ts"
+import { agentCallAdvice, agentGet } from "./agentClient.ts"
 import { CliExit } from "./CliExit.ts"
 import { loadConfigOrExit } from "./config.ts"
 import { forNode, renderMetadataMap } from "./metamapText.ts"
@@ -16,13 +16,7 @@ import { forNode, renderMetadataMap } from "./metamapText.ts"
 // The rendering is pure and free of effect/cli, so that the agent's flare can use it too.
 export { forNode, renderMetadataMap }
 
-/** The original's advice when the agent cannot be reached. */
-export const unreachableAdvice = (detail: string): string =>
-  [
-    `Could not reach agent: ${detail}`,
-    "Make sure the agent is properly running before requesting the map of services to pods.",
-    "Contact support if you continue having issues."
-  ].join("\n")
+const metamapPath = "/api/v1/tags/pod"
 
 export const metamapCommand = Command.make(
   "metamap",
@@ -32,16 +26,13 @@ export const metamapCommand = Command.make(
   },
   Effect.fn(function* ({ node, json }) {
     const config = yield* loadConfigOrExit
-    const body = yield* agentGet(config, "/api/v1/tags/pod").pipe(
-      Effect.catchTags({
-        AgentUnreachable: (e) => Effect.andThen(Console.error(unreachableAdvice(e.detail)), new CliExit({ code: 1 })),
-        AgentRefused: (e) => Effect.andThen(Console.error(`The agent refused: ${e.message}`), new CliExit({ code: 1 })),
-        TokenError: (e) =>
-          Effect.andThen(
-            Console.error(`${unreachableAdvice(`cannot read the local token: ${e.message}`)}`),
-            new CliExit({ code: 1 })
-          )
-      })
+    const body = yield* agentGet(config, metamapPath).pipe(
+      Effect.catch((e) =>
+        Effect.andThen(
+          Console.error(agentCallAdvice(config, "the metadata map", metamapPath, e)),
+          new CliExit({ code: 1 })
+        )
+      )
     )
     const all = JSON.parse(body) as MetadataResponse
     const response = Option.match(node, { onNone: () => all, onSome: (n) => forNode(all, n) })

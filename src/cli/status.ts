@@ -11,53 +11,17 @@ import * as Option from "effect/Option"
 import type { ClusterAgentConfigShape } from "../layers/Config.ts"
 import { decodeStatusJson, statusJson } from "../services/status/model.ts"
 import { renderStatusText } from "../services/status/render.ts"
-import { type AgentCallError, agentGet } from "./agentClient.ts"
+import { type AgentCallError, agentCallAdvice, agentGet } from "./agentClient.ts"
 import { CliExit } from "./CliExit.ts"
 import { loadConfigOrExit } from "./config.ts"
 
 export const statusPath = "/status?format=json"
 
-const checks = (config: Pick<ClusterAgentConfigShape, "cmdPort" | "authTokenFilePath">) =>
-  [
-    "Check that:",
-    "  - the agent runs in this container or pod (`datadog-cluster-agent start`) and has finished starting;",
-    `  - DD_CLUSTER_AGENT_CMD_PORT (${config.cmdPort}) is the port it listens on;`,
-    `  - DD_AUTH_TOKEN_FILE_PATH (${config.authTokenFilePath}) names the local token file it created, readable by this user.`
-  ].join("\n")
-
 /** Pure: what to tell the user when the agent cannot give its status. */
 export const failureAdvice = (
   config: Pick<ClusterAgentConfigShape, "cmdPort" | "authTokenFilePath">,
   error: AgentCallError
-): string => {
-  const url = `https://localhost:${config.cmdPort}${statusPath}`
-  switch (error._tag) {
-    case "AgentUnreachable":
-      return [
-        `Could not reach the agent at ${error.url}: ${error.detail}`,
-        `(local token file: ${config.authTokenFilePath})`,
-        checks(config)
-      ].join("\n")
-    case "TokenError":
-      return [`Could not read the local token to call the agent at ${url}: ${error.message}`, checks(config)].join("\n")
-    case "AgentRefused": {
-      if (error.status === 401 || error.status === 403) {
-        return [
-          `The agent at ${error.url} refused the local token of ${config.authTokenFilePath}: HTTP ${error.status}: ${error.body.trim()}`,
-          checks(config)
-        ].join("\n")
-      }
-      let reason = error.body.trim()
-      try {
-        const parsed = JSON.parse(error.body) as { error?: unknown }
-        if (typeof parsed.error === "string") reason = parsed.error
-      } catch {
-        // not the original's {"error": ...}: show the body as it is
-      }
-      return `Could not get the status from the agent at ${error.url}: HTTP ${error.status}: ${reason}`
-    }
-  }
-}
+): string => agentCallAdvice(config, "the status", statusPath, error)
 
 export const statusCommand = Command.make(
   "status",

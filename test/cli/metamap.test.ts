@@ -47,16 +47,19 @@ describe("metamap rendering", () => {
 })
 
 describe("metamap without a running agent", () => {
-  it("prints the original's advice and exits 1", async () => {
+  it("says which address and token file it tried and what to check, and exits 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dca-metamap-"))
     writeFileSync(join(dir, "auth_token"), "f".repeat(64))
+    const port = await freePort()
     const r = await runCli(["metamap"], {
-      DD_CLUSTER_AGENT_CMD_PORT: String(await freePort()),
+      DD_CLUSTER_AGENT_CMD_PORT: String(port),
       DD_AUTH_TOKEN_FILE_PATH: join(dir, "auth_token")
     })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^Could not reach agent: connect ECONNREFUSED/)
-    expect(r.stderr).toContain("Make sure the agent is properly running before requesting the map of services to pods.")
+    expect(r.stderr).toMatch(
+      new RegExp(`^Could not reach the agent at https://localhost:${port}/api/v1/tags/pod: connect ECONNREFUSED`)
+    )
+    expect(r.stderr).toContain(`DD_AUTH_TOKEN_FILE_PATH (${join(dir, "auth_token")}) names the local token file`)
     expect(r.stderr).not.toContain("f".repeat(64))
   })
 })
