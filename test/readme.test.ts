@@ -12,7 +12,7 @@ describe("README", () => {
   })
 
   it("names the two set-up commands", () => {
-    expect(readme).toContain("bash scripts/start.sh")
+    expect(readme).toContain("bash scripts/demo.sh")
     expect(readme).toContain("bash scripts/test.sh")
   })
 })
