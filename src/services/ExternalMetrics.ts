@@ -25,13 +25,19 @@ import { LeaderLease } from "../layers/LeaderLease.ts"
 import type { Reflected } from "../streams/reflector.ts"
 import { Watches } from "../streams/Watches.ts"
 import { decodeEntries, newConfigMap, renderConfigMap } from "./externalMetrics/configMap.ts"
-import { discoverMetrics, type HpaMetrics, type HpaProblem, hpaWatch } from "./externalMetrics/hpa.ts"
+import { discoverMetrics, type HpaMetrics, hpaWatch } from "./externalMetrics/hpa.ts"
 import { handledEvent, problemEvent } from "./externalMetrics/hpaEvents.ts"
 import { effectiveMaxAge, metricQuery } from "./externalMetrics/query.ts"
 import { reconcile } from "./externalMetrics/reconcile.ts"
 import { queryOutcomes } from "./externalMetrics/refresh.ts"
 import { ServedMetrics } from "./externalMetrics/served.ts"
-import type { AutoscalerReference, ExternalMetricEntry } from "./externalMetrics/types.ts"
+import {
+  disabledStatus,
+  type ExternalMetricsStatus,
+  type LastRefresh,
+  providerStatus
+} from "./externalMetrics/status.ts"
+import type { ExternalMetricEntry } from "./externalMetrics/types.ts"
 import { applyOutcome } from "./externalMetrics/validity.ts"
 import {
   type IndexedCopy,
@@ -42,43 +48,7 @@ import {
   type ViewLimits
 } from "./externalMetrics/view.ts"
 
-/** One stored metric as status shows it. */
-export interface MetricStatus {
-  readonly key: string
-  readonly metricName: string
-  readonly labels: Readonly<Record<string, string>>
-  readonly reference: AutoscalerReference
-  readonly value: number
-  readonly ts: number
-  readonly valid: boolean
-  readonly reason?: string | undefined
-}
-
-export interface LastRefresh {
-  /** ms since the epoch. */
-  readonly at: number
-  readonly queries: number
-  readonly calls: number
-  readonly failedCalls: number
-  readonly durationMs: number
-}
-
-export interface ExternalMetricsStatus {
-  readonly enabled: boolean
-  /** `<namespace>/<name>` of the store. */
-  readonly configMap: string
-  readonly leader: boolean
-  /** Where this replica's copy comes from and its age; absent before the first read. */
-  readonly copy?: { readonly source: MetricsCopy["source"]; readonly ageSeconds: number } | undefined
-  readonly total: number
-  readonly valid: number
-  readonly metrics: ReadonlyArray<MetricStatus>
-  /** External metrics of HPAs that are not served, with the reason. */
-  readonly problems: ReadonlyArray<HpaProblem>
-  readonly lastRefresh?: LastRefresh | undefined
-  /** The last failure to read or write the ConfigMap, if the latest attempt failed. */
-  readonly storeError?: string | undefined
-}
+export type { ExternalMetricsStatus, LastRefresh, MetricStatus } from "./externalMetrics/status.ts"
 
 export interface ExternalMetricsShape {
   readonly status: Effect.Effect<ExternalMetricsStatus>
@@ -360,34 +330,18 @@ export const makeProvider = Effect.fnUntraced(function* (deps: ProviderDeps) {
     )
   )
 
-  const status: Effect.Effect<ExternalMetricsStatus> = Effect.gen(function* () {
-    const nowMs = yield* Clock.currentTimeMillis
-    const copy = indexed?.copy
-    const metrics: Array<MetricStatus> = []
-    for (const [key, e] of copy?.entries ?? []) {
-      const judged = lookupIn(indexed, e.metricName, nowMs, limits)
-      const reason =
-        judged._tag === "Unavailable"
-          ? judged.reason
-          : judged.entries.find((j) => j.labels === e.labels && j.ts === e.ts)?.reason
-      metrics.push({ key, ...e, valid: e.valid && reason === undefined, reason })
-    }
-    return {
-      enabled: true,
+  const status: Effect.Effect<ExternalMetricsStatus> = Effect.map(Clock.currentTimeMillis, (nowMs) =>
+    providerStatus({
       configMap: `${namespace}/${name}`,
+      indexed,
+      limits,
+      nowMs,
       leader: leading,
-      copy:
-        copy === undefined
-          ? undefined
-          : { source: copy.source, ageSeconds: Math.round((nowMs - copy.loadedAt) / 1000) },
-      total: metrics.length,
-      valid: metrics.filter((m) => m.valid).length,
-      metrics: metrics.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
       problems: hpas.store.synced() ? discovered().problems : [],
       lastRefresh,
       storeError
-    } satisfies ExternalMetricsStatus
-  })
+    })
+  )
 
   return { served, status, term, followLoop }
 })
@@ -401,15 +355,7 @@ export class ExternalMetrics extends Context.Service<ExternalMetrics, ExternalMe
     ExternalMetrics,
     Effect.map(ClusterAgentConfig, (config) =>
       ExternalMetrics.of({
-        status: Effect.succeed({
-          enabled: false,
-          configMap: `${config.effectiveNamespace}/${config.hpaConfigMapName}`,
-          leader: false,
-          total: 0,
-          valid: 0,
-          metrics: [],
-          problems: []
-        })
+        status: Effect.succeed(disabledStatus(`${config.effectiveNamespace}/${config.hpaConfigMapName}`))
       })
     )
   )
