@@ -19,10 +19,11 @@ import { waitFor } from "../support/waitFor.ts"
 
 const goldenDir = new URL("./golden/", import.meta.url)
 
-/** Compares with a golden file; UPDATE_GOLDEN=1 (re)writes it. */
+/** Compares with a golden file; UPDATE_GOLDEN=1 (re)writes it. A missing file fails. */
 const expectGolden = (name: string, actual: string) => {
   const path = new URL(name, goldenDir)
-  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(path)) writeFileSync(path, actual)
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(path, actual)
+  expect(existsSync(path), `${path.pathname} is missing: run with UPDATE_GOLDEN=1 to write it`).toBe(true)
   expect(actual).toBe(readFileSync(path, "utf8"))
 }
 
