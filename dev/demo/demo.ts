@@ -15,7 +15,6 @@
  */
 import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { request as httpRequest } from "node:http"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -26,7 +25,7 @@ import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import { ensureBinaries } from "../controlPlane/binaries.ts"
 import { type ControlPlane, startControlPlane } from "../controlPlane/controlPlane.ts"
-import { httpsRequest } from "../controlPlane/http.ts"
+import { httpRequest, httpsRequest } from "../controlPlane/http.ts"
 import { logTail } from "../controlPlane/processes.ts"
 import { startWatchdog } from "../controlPlane/watchdog.ts"
 import { type FakeDatadog, startFakeDatadog } from "../fakeDatadog/index.ts"
@@ -91,20 +90,6 @@ const poll = <A>(what: string, timeoutMs: number, check: () => Promise<A | undef
       }
       yield* Effect.sleep("250 millis")
     }
-  })
-
-const httpGet = (url: string): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const req = httpRequest(url, { timeout: 5_000 }, (res) => {
-      let body = ""
-      res.setEncoding("utf8").on("data", (d: string) => {
-        body += d
-      })
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on("timeout", () => req.destroy(new Error("no answer within 5 s")))
-    req.on("error", reject)
-    req.end()
   })
 
 /** Where scripts/control-plane/build.sh keeps the binaries. */
@@ -376,7 +361,7 @@ export const demo: Effect.Effect<never, DemoError, Scope.Scope> = Effect.gen(fun
   for (const a of agents) {
     yield* poll(`${a.settings.name} to be ready (/ready)`, 90_000, async () => {
       if (a.hasExited()) throw new Error(`${a.settings.name} exited`)
-      return (await httpGet(`http://127.0.0.1:${a.settings.ports.health}/ready`)).status === 200
+      return (await httpRequest(`http://127.0.0.1:${a.settings.ports.health}/ready`)).status === 200
     }).pipe(
       Effect.catch((e) => Effect.andThen(Effect.promise(tails), (t) => new DemoError({ message: e.message + t })))
     )

@@ -12,10 +12,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { request } from "node:https"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
+import { httpsRequest } from "../../dev/controlPlane/http.ts"
 import { isProcessAlive } from "../../dev/controlPlane/processes.ts"
 import { clusterAvailable } from "../support/cluster.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -35,21 +35,7 @@ const section = (title: string): string => {
 }
 
 const httpsGet = (url: string, token: string): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
-      (res) => {
-        let body = ""
-        res.setEncoding("utf8").on("data", (d: string) => {
-          body += d
-        })
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-      }
-    )
-    req.on("error", reject)
-    req.end()
-  })
+  httpsRequest(url, "insecure", { headers: { authorization: `Bearer ${token}` } })
 
 afterAll(() => {
   if (child?.exitCode === null) child.kill("SIGKILL") // its watchdogs then clean up

@@ -10,6 +10,7 @@ import * as Https from "node:https"
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { apiCaller } from "../../dev/controlPlane/http.ts"
 import { ClusterAgentConfig } from "../../src/layers/Config.ts"
 import { KubeClient } from "../../src/layers/KubeClient.ts"
 import { createCertificate, generateKeyPair } from "../../src/lib/x509.ts"
@@ -122,35 +123,8 @@ describe.runIf(clusterAvailable)("ExternalMetricsApi behind the aggregator (real
   }
 
   /** A write to the API server as admin (client-node has no typed apiregistration client). */
-  const fetchAsAdmin = async (method: string, path: string, body?: unknown) => {
-    const kc = cluster.kubeConfig
-    const options: Https.RequestOptions = {}
-    await kc.applyToHTTPSOptions(options)
-    const server = new URL(kc.getCurrentCluster()?.server ?? "")
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = Https.request(
-        {
-          ...options,
-          host: server.hostname,
-          port: server.port,
-          path,
-          method,
-          agent: false,
-          headers: payload === undefined ? {} : { "content-type": "application/json" }
-        },
-        (res) => {
-          let text = ""
-          res.setEncoding("utf8").on("data", (d: string) => {
-            text += d
-          })
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }))
-        }
-      )
-      req.on("error", reject)
-      req.end(payload)
-    })
-  }
+  const fetchAsAdmin = (method: string, path: string, body?: unknown) =>
+    apiCaller(cluster.server, cluster.adminTls)(method, path, body)
 
   beforeAll(async () => {
     const kc = cluster.kubeConfig

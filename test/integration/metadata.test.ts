@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
+import { httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { type Running, runCli, startCli } from "../support/agentProcess.ts"
 import { waitFor } from "../support/waitFor.ts"
@@ -25,27 +26,10 @@ const agentHttp = new Https.Agent({ keepAlive: true, maxSockets: 1 })
 
 /** GET as the node agent does: Bearer token, X-Real-Ip, HTTP/1.1, certificate not verified. */
 const nodeAgentGet = (path: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = Https.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        agent: agentHttp,
-        rejectUnauthorized: false,
-        timeout: 10_000,
-        headers: { authorization: `Bearer ${token}`, "x-real-ip": "", "user-agent": "Go-http-client/1.1" }
-      },
-      (res) => {
-        let body = ""
-        res.setEncoding("utf8").on("data", (d: string) => {
-          body += d
-        })
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-      }
-    )
-    req.on("error", reject)
-    req.end()
+  httpsRequest(`https://127.0.0.1:${port}${path}`, "insecure", {
+    agent: agentHttp,
+    timeoutMs: 10_000,
+    headers: { authorization: `Bearer ${token}`, "x-real-ip": "", "user-agent": "Go-http-client/1.1" }
   })
 
 const json = async (path: string): Promise<unknown> => {

@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto"
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import { afterAll, beforeAll, inject } from "vitest"
 import { type ClusterInfo, type ControlEndpoint, callControl } from "../../dev/controlPlane/controlServer.ts"
+import type { TlsClient } from "../../dev/controlPlane/http.ts"
 import { waitFor } from "./waitFor.ts"
 
 export interface Cluster {
@@ -22,6 +23,8 @@ export interface Cluster {
   readonly caPem: string
   /** Admin (system:masters) client config for @kubernetes/client-node. */
   readonly kubeConfig: KubeConfig
+  /** The admin's client certificate and the cluster CA, for raw requests (dev/controlPlane/http.ts). */
+  readonly adminTls: TlsClient
   /**
    * Creates a uniquely named namespace `<prefix>-<random>`, waits until its "default"
    * ServiceAccount exists (pods are rejected before that), and deletes it after the file.
@@ -96,6 +99,15 @@ export const useCluster = (): Cluster => {
     },
     get kubeConfig() {
       return ready().kubeConfig
+    },
+    get adminTls() {
+      const { info, kubeConfig } = ready()
+      const user = kubeConfig.getCurrentUser()
+      const pem = (b64: string | undefined) => (b64 === undefined ? undefined : Buffer.from(b64, "base64").toString())
+      const certPem = pem(user?.certData)
+      const keyPem = pem(user?.keyData)
+      if (certPem === undefined || keyPem === undefined) throw new Error("the test cluster's admin has no client cert")
+      return { caPem: info.caPem, certPem, keyPem }
     },
     newNamespace: async (prefix = "test") => {
       const core = ready().kubeConfig.makeApiClient(CoreV1Api)
