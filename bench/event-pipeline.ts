@@ -62,6 +62,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { gunzip } from "node:zlib"
 import { type ControlPlane, startControlPlane } from "../dev/controlPlane/controlPlane.ts"
 import { type FakeDatadog, type RecordedRequest, startFakeDatadog } from "../dev/fakeDatadog/index.ts"
+import { messageOf } from "../test/support/agentProcess.ts"
 import { freePort, type ProcMemory, procMemory, serviceAccountPreload, shippedEnv } from "./idle-floor.ts"
 import { median } from "./stats.ts"
 import { parseArgs } from "./synthetic.ts"
@@ -451,9 +452,8 @@ const startAgent = async (main: string, plane: ControlPlane, datadog: FakeDatado
   const find = (pattern: RegExp): number | undefined => {
     for (const line of out.split("\n")) {
       if (!line.startsWith("{")) continue
-      const l = JSON.parse(line) as { message?: unknown; timestamp?: string }
-      const message = Array.isArray(l.message) ? l.message.join(" ") : String(l.message)
-      if (pattern.test(message)) return Date.parse(l.timestamp ?? "")
+      const l = JSON.parse(line) as Record<string, unknown>
+      if (pattern.test(messageOf(l))) return Date.parse(String(l.timestamp ?? ""))
     }
     return undefined
   }

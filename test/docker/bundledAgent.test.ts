@@ -7,13 +7,14 @@
 // probes until SIGTERM. A preload records every file the process loads, so the test also sees
 // that what `start` does not take (the CLI) stays unloaded, and that nothing but the externals
 // comes from node_modules.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { isBuiltin } from "node:module"
 import { tmpdir } from "node:os"
 import { basename, join, relative, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { spawnCollected } from "../../dev/childProcess.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { pruneToRuntime, runtimeClosure, stripBuildOnlyFiles } from "../../docker/runtime-modules.ts"
 import { type BundleResult, bundle, external } from "../../scripts/bundle.ts"
@@ -91,35 +92,24 @@ interface Run {
 /** Runs `node <image>/dist/main.js ...args` from the image's directory, with exactly `env` (and PATH, HOME). */
 const runBundled = (name: string, args: ReadonlyArray<string>, env: Record<string, string>): Run => {
   const list = join(work, `${name}.loaded`)
-  const child = spawn(
+  const { child, exited } = spawnCollected(
     process.execPath,
     ["--import", pathToFileURL(loadList(list)).href, join(image, "dist/main.js"), ...args],
-    { cwd: image, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] }
+    { cwd: image, env: { ...baseEnv(), ...env } }
   )
-  let stdout = ""
-  let stderr = ""
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d
-  })
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d
-  })
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string; loaded: ReadonlyArray<string> }>(
-    (resolve) =>
-      child.on("close", (code) =>
-        resolve({
-          code,
-          stdout,
-          stderr,
-          loaded: existsSync(list)
-            ? readFileSync(list, "utf8")
-                .split("\n")
-                .filter((l) => l !== "")
-            : []
-        })
-      )
-  )
-  return { child, exited }
+  return {
+    child,
+    exited: exited.then(({ code, stdout, stderr }) => ({
+      code,
+      stdout,
+      stderr,
+      loaded: existsSync(list)
+        ? readFileSync(list, "utf8")
+            .split("\n")
+            .filter((l) => l !== "")
+        : []
+    }))
+  }
 }
 
 /** The loaded files by where they come from: the bundle's files by name, packages by name. */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
+import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable } from "../support/cluster.ts"
 import { waitFor } from "../support/waitFor.ts"
 
@@ -73,7 +73,7 @@ const alive = () => agents.filter((a) => a.killedAt === undefined && a.running.c
 
 const logsOf = (agent: Agent) =>
   jsonLines(agent.running.stdout()).map((l) => ({
-    message: String(Array.isArray(l.message) ? l.message.join(" ") : l.message),
+    message: messageOf(l),
     time: Date.parse(String(l.timestamp)),
     annotations: (l.annotations ?? {}) as Record<string, unknown>
   }))

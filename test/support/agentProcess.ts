@@ -1,6 +1,6 @@
 /** Runs the real `datadog-cluster-agent` entry point (from sources) as a child process. */
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { type Finished, type Running, spawnCollected } from "../../dev/childProcess.ts"
 
 export const mainScript = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
 
@@ -15,39 +15,11 @@ export const baseEnv = (): Record<string, string> => ({
   DD_DD_URL: "http://127.0.0.1:9"
 })
 
-export interface Finished {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-export interface Running {
-  readonly child: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exited: Promise<Finished>
-}
+export type { Finished, Running }
 
 /** Starts the CLI with `args` and exactly `env` (plus PATH and HOME). */
-export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Running => {
-  const child = spawn(process.execPath, [mainScript, ...args], {
-    env: { ...baseEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d
-  })
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d
-  })
-  const exited = new Promise<Finished>((resolve) => {
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-  return { child, stdout: () => stdout, stderr: () => stderr, exited }
-}
+export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Running =>
+  spawnCollected(process.execPath, [mainScript, ...args], { env: { ...baseEnv(), ...env } })
 
 /** Runs the CLI to completion; kills it after `timeoutMs` so a hang fails the test instead of stalling it. */
 export const runCli = async (
@@ -70,3 +42,7 @@ export const jsonLines = (stdout: string): ReadonlyArray<Record<string, unknown>
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+/** The message of a JSON log line (the logger may write it as an array of parts). */
+export const messageOf = (line: Record<string, unknown>): string =>
+  Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
