@@ -26,17 +26,26 @@
  * Prints a summary and writes it as JSON to $DCA_IMAGE_CHECK_OUT (default
  * $TMPDIR/dca-image-check.json). Exits 1 when a check fails.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
-import { request } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
+import { spawnCollected } from "../../dev/childProcess.ts"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
-import { httpsRequest } from "../../dev/controlPlane/http.ts"
+import { apiCaller, httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { allManifests, type Container, containerEnv, type Deployment } from "../../test/deploy/manifests.ts"
+import { serviceAccountToken } from "../../dev/serviceAccount.ts"
+import {
+  allManifests,
+  type Container,
+  containerEnv,
+  createObject,
+  type Deployment,
+  type Manifest
+} from "../../test/deploy/manifests.ts"
 
 const tag = process.env.DCA_IMAGE_TAG ?? "localhost/datadog-cluster-agent-ts:latest"
 const storage =
@@ -83,27 +92,12 @@ const run = (argv: ReadonlyArray<string>, input?: string) => {
 // ---------------------------------------------------------------------------------------------
 // The cluster
 
-const admin = (cp: ControlPlane) => (method: string, path: string, body?: unknown) =>
-  httpsRequest(
-    `${cp.server}${path}`,
-    { caPem: cp.caPem, certPem: cp.admin.certPem, keyPem: cp.admin.keyPem },
-    { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }), timeoutMs: 15_000 }
-  )
-
-/** The collection path of an object, from discovery. */
-const collection = async (call: ReturnType<typeof admin>, o: { apiVersion: string; kind: string }, ns?: string) => {
-  const base = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`
-  const found = (
-    JSON.parse((await call("GET", base)).body) as { resources: Array<{ name: string; kind: string }> }
-  ).resources.find((r) => r.kind === o.kind && !r.name.includes("/"))
-  if (found === undefined) throw new Error(`${o.apiVersion} has no ${o.kind}`)
-  return ns === undefined ? `${base}/${found.name}` : `${base}/namespaces/${ns}/${found.name}`
-}
+const admin = (cp: ControlPlane) => apiCaller(cp.server, { caPem: cp.caPem, ...cp.admin })
 
 const createAll = async (cp: ControlPlane) => {
   const call = admin(cp)
-  const create = async (o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }) => {
-    const r = await call("POST", `${await collection(call, o, o.metadata.namespace)}?fieldValidation=Strict`, o)
+  const create = async (o: Manifest) => {
+    const r = await createObject(call, o)
     if (r.status !== 201) throw new Error(`create ${o.kind} ${o.metadata.name}: ${r.status} ${r.body}`)
   }
   await create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } })
@@ -150,13 +144,9 @@ const createAll = async (cp: ControlPlane) => {
     ]
   } as never)
   // The pod's projected service-account token: a TokenRequest for the shipped ServiceAccount.
-  const tr = await call("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/datadog-cluster-agent/token`, {
-    apiVersion: "authentication.k8s.io/v1",
-    kind: "TokenRequest",
-    spec: { audiences: [], expirationSeconds: 3600 }
-  })
-  if (tr.status !== 201) throw new Error(`TokenRequest: ${tr.status} ${tr.body}`)
-  return (JSON.parse(tr.body) as { status: { token: string } }).status.token
+  const kc = new KubeConfig()
+  kc.loadFromFile(cp.kubeconfigPath)
+  return serviceAccountToken(kc.makeApiClient(CoreV1Api), namespace)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,28 +154,9 @@ const createAll = async (cp: ControlPlane) => {
 
 /** GET over TLS without verifying (as node agents do), optionally with the cluster token. */
 const get = (port: number, path: string, token?: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: 10_000,
-        headers: token === undefined ? {} : { authorization: `Bearer ${token}` }
-      },
-      (res) => {
-        let body = ""
-        res.setEncoding("utf8").on("data", (d: string) => {
-          body += d
-        })
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-      }
-    )
-    req.on("timeout", () => req.destroy(new Error("timeout")))
-    req.on("error", reject)
-    req.end()
+  httpsRequest(`https://127.0.0.1:${port}${path}`, "insecure", {
+    timeoutMs: 10_000,
+    ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
   })
 
 const plainGet = async (port: number, path: string) => {
@@ -300,19 +271,13 @@ const main = async () => {
     ]
     say(`running ${[...(image.Entrypoint ?? []), ...(image.Cmd ?? [])].join(" ")} in ${ctr}`)
     const started = Date.now()
-    child = spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", script, "image-run", ...runArgs], {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d
-    })
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d
-    })
-    const exited = new Promise<number | null>((resolve) => child?.on("close", (code) => resolve(code)))
+    const agent = spawnCollected(
+      "unshare",
+      ["--mount", "--propagation", "private", "bash", "-c", script, "image-run", ...runArgs],
+      { detached: true }
+    )
+    child = agent.child
+    const exited = agent.exited.then((f) => f.code)
 
     let ready = { status: 0, body: "" }
     while (Date.now() - started < 90_000 && child.exitCode === null) {
@@ -322,7 +287,8 @@ const main = async () => {
     }
     const readyAfter = (Date.now() - started) / 1000
     record("/ready", ready.status === 200, `${ready.status} ${ready.body} after ${readyAfter.toFixed(1)} s`)
-    if (ready.status !== 200) throw new Error(`not ready:\n${stdout.slice(-3000)}\n${stderr.slice(-2000)}`)
+    if (ready.status !== 200)
+      throw new Error(`not ready:\n${agent.stdout().slice(-3000)}\n${agent.stderr().slice(-2000)}`)
 
     // The agent: the node process the entrypoint exec'd (buildah's own processes carry the
     // command in their arguments too).
@@ -459,7 +425,10 @@ const main = async () => {
     const hwmMb = kb(final.VmHWM) / 1024
     record("idle RSS", rssMb > 0, `${rssMb.toFixed(1)} MB after ${idleSeconds} s idle (VmHWM ${hwmMb.toFixed(1)} MB)`)
 
-    const forbidden = stdout.split("\n").filter((l) => /forbidden|: 403 /i.test(l))
+    const forbidden = agent
+      .stdout()
+      .split("\n")
+      .filter((l) => /forbidden|: 403 /i.test(l))
     record(
       "no Forbidden in the log (shipped RBAC)",
       forbidden.length === 0,
@@ -479,9 +448,9 @@ const main = async () => {
     record(
       "SIGTERM → exit 0",
       code === 0,
-      `buildah run exited ${code}; last log: ${stdout.trim().split("\n").at(-1)?.slice(0, 160)}`
+      `buildah run exited ${code}; last log: ${agent.stdout().trim().split("\n").at(-1)?.slice(0, 160)}`
     )
-    if (code !== 0) say(`stderr: ${stderr.slice(-2000)}`)
+    if (code !== 0) say(`stderr: ${agent.stderr().slice(-2000)}`)
     child = undefined
 
     const summary = {

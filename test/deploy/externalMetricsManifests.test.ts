@@ -11,14 +11,15 @@ import { AuthorizationV1Api, type V1ResourceAttributes } from "@kubernetes/clien
 import { Option } from "effect"
 import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
-import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
+import { apiCaller } from "../../dev/controlPlane/http.ts"
 import { ConfigError, resolve } from "../../src/layers/Config.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { createIdentity } from "../support/serviceAccount.ts"
 import {
   allManifests,
   type Container,
-  clusterScopedKinds,
   containerEnv,
+  createObject,
   type Deployment,
   deployDir,
   forTest,
@@ -146,32 +147,8 @@ describe.runIf(clusterAvailable)("deploy/external-metrics against the API server
     await Promise.allSettled(cleanups.map((c) => c()))
   })
 
-  const adminTls = (): TlsClient => {
-    const user = cluster.kubeConfig.getCurrentUser()
-    const pem = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString()
-    return { caPem: cluster.caPem, certPem: pem(user?.certData), keyPem: pem(user?.keyData) }
-  }
   const admin = (method: string, path: string, body?: unknown) =>
-    httpsRequest(`${cluster.server}${path}`, adminTls(), {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      timeoutMs: 15_000
-    })
-  const collectionPath = (o: Manifest): string => {
-    const ns = o.metadata.namespace
-    const plural: Record<string, string> = {
-      APIService: "/apis/apiregistration.k8s.io/v1/apiservices",
-      Service: `/api/v1/namespaces/${ns}/services`,
-      ServiceAccount: `/api/v1/namespaces/${ns}/serviceaccounts`,
-      ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-      ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-      Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
-      RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`
-    }
-    const path = plural[o.kind]
-    if (path === undefined) throw new Error(`no collection for ${o.kind}`)
-    return path
-  }
+    apiCaller(cluster.server, cluster.adminTls)(method, path, body)
   /**
    * The object as created in a test: moved into the test's namespace and suffixed (forTest), except
    * what must stay as it is: the kube-system RoleBinding, built-in roles (system:*), and the HPA
@@ -202,23 +179,18 @@ describe.runIf(clusterAvailable)("deploy/external-metrics against the API server
     const namespace = await cluster.newNamespace("em-dry-run")
     for (const object of added) {
       const adapted = adapt(object, namespace)
-      const res = await admin("POST", `${collectionPath(adapted)}?fieldValidation=Strict&dryRun=All`, adapted)
+      const res = await createObject(admin, adapted, true)
       expect(res.status, `${object.kind} ${object.metadata.name}: ${res.body}`).toBe(201)
     }
   })
 
   it("grants the provider exactly the rights it uses, and the HPA controller the metrics", async () => {
     const namespace = await cluster.newNamespace("em-rbac")
-    const identity = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
-    const objects = [...allManifests().map((m) => m.object), ...added].filter((o) => identity.has(o.kind))
-    for (const object of objects) {
-      const adapted = adapt(object, namespace)
-      const res = await admin("POST", `${collectionPath(adapted)}?fieldValidation=Strict`, adapted)
-      expect(res.status, `${object.kind} ${object.metadata.name}: ${res.body}`).toBe(201)
-      if (clusterScopedKinds.has(object.kind) || adapted.metadata.namespace === "kube-system") {
-        cleanups.push(() => admin("DELETE", `${collectionPath(adapted)}/${adapted.metadata.name}`))
-      }
-    }
+    await createIdentity(
+      admin,
+      [...allManifests().map((m) => m.object), ...added].map((o) => adapt(o, namespace)),
+      cleanups
+    )
     const authorization = cluster.kubeConfig.makeApiClient(AuthorizationV1Api)
     const can = async (user: string, groups: ReadonlyArray<string>, attributes: V1ResourceAttributes) => {
       const review = await authorization.createSubjectAccessReview({

@@ -9,23 +9,27 @@
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
-import * as Http from "node:http"
-import * as Https from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kubernetes/client-node"
 import { Option } from "effect"
 import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
-import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
+import { apiCaller, type HttpResponse, httpRequest, httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
 import { ConfigError, resolve } from "../../src/layers/Config.ts"
 import { lockChoiceOf } from "../../src/layers/leader/lock.ts"
-import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
+import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
-import { serviceAccountKubeconfig as tokenKubeconfig } from "../support/serviceAccount.ts"
+import {
+  awaitShippedBindings,
+  createIdentity as createIdentityObjects,
+  serviceAccountAllowed,
+  shippedIdentity,
+  serviceAccountKubeconfig as tokenKubeconfig
+} from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
 import {
   allManifests,
@@ -33,6 +37,7 @@ import {
   type Container,
   clusterScopedKinds,
   containerEnv,
+  createObject,
   type Deployment,
   deployDir,
   findObject,
@@ -311,10 +316,7 @@ describe("deploy/ (static)", () => {
 // ---------------------------------------------------------------------------------------------
 // Against the real API server
 
-interface Answer {
-  readonly status: number
-  readonly body: string
-}
+type Answer = HttpResponse
 
 /** The agent process with its ports, stopped by `stop` (SIGTERM, then its exit). */
 interface Agent {
@@ -323,42 +325,13 @@ interface Agent {
   readonly cmdPort: number
 }
 
-const plainGet = (port: number, path: string): Promise<Answer> =>
-  new Promise((done, fail) => {
-    const req = Http.get({ host: "127.0.0.1", port, path, timeout: 5_000, agent: false }, (res) => {
-      let body = ""
-      res.setEncoding("utf8").on("data", (d: string) => {
-        body += d
-      })
-      res.on("end", () => done({ status: res.statusCode ?? 0, body }))
-    })
-    req.on("timeout", () => req.destroy(new Error("timeout")))
-    req.on("error", fail)
-  })
+const plainGet = (port: number, path: string): Promise<Answer> => httpRequest(`http://127.0.0.1:${port}${path}`)
 
 /** GET as a node agent does: Bearer cluster token, certificate not verified. */
 const nodeAgentGet = (port: number, path: string): Promise<Answer> =>
-  new Promise((done, fail) => {
-    const req = Https.get(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        agent: false,
-        rejectUnauthorized: false,
-        timeout: 10_000,
-        headers: { authorization: `Bearer ${clusterToken}`, "x-real-ip": "" }
-      },
-      (res) => {
-        let body = ""
-        res.setEncoding("utf8").on("data", (d: string) => {
-          body += d
-        })
-        res.on("end", () => done({ status: res.statusCode ?? 0, body }))
-      }
-    )
-    req.on("timeout", () => req.destroy(new Error("timeout")))
-    req.on("error", fail)
+  httpsRequest(`https://127.0.0.1:${port}${path}`, "insecure", {
+    timeoutMs: 10_000,
+    headers: { authorization: `Bearer ${clusterToken}`, "x-real-ip": "" }
   })
 
 /** What the tests read of an object from the API server. */
@@ -367,10 +340,6 @@ interface KubeObjectJson {
   readonly spec?: { readonly holderIdentity?: string }
   readonly data?: Readonly<Record<string, string>>
 }
-
-/** The message of a JSON log line (the logger may write it as an array of parts). */
-const messageOf = (line: Record<string, unknown>): string =>
-  Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
 
 /** Every message the agent logged. */
 const messages = (stdout: string): ReadonlyArray<string> => jsonLines(stdout).map(messageOf)
@@ -391,89 +360,33 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     await Promise.allSettled(cleanups.map((c) => c()))
   })
 
-  const adminTls = (): TlsClient => {
-    const user = cluster.kubeConfig.getCurrentUser()
-    const pem = (b64: string | undefined) => (b64 === undefined ? undefined : Buffer.from(b64, "base64").toString())
-    const certPem = pem(user?.certData)
-    const keyPem = pem(user?.keyData)
-    if (certPem === undefined || keyPem === undefined) throw new Error("the test cluster's admin has no client cert")
-    return { caPem: cluster.caPem, certPem, keyPem }
-  }
-
   /** A raw request as cluster admin: the body goes out exactly as parsed from the YAML. */
   const admin = (method: string, path: string, body?: unknown) =>
-    httpsRequest(`${cluster.server}${path}`, adminTls(), {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      timeoutMs: 15_000
-    })
+    apiCaller(cluster.server, cluster.adminTls)(method, path, body)
 
-  /** The collection URL of an object, from API discovery (so an unknown kind fails here). */
-  const collectionPath = async (object: Manifest): Promise<string> => {
-    const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`
-    const discovery = await admin("GET", base)
-    expect(discovery.status, `discovery of ${object.apiVersion}`).toBe(200)
-    const resources = (
-      JSON.parse(discovery.body) as { resources: Array<{ name: string; kind: string; namespaced: boolean }> }
-    ).resources
-    const resource = resources.find((r) => r.kind === object.kind && !r.name.includes("/"))
-    if (resource === undefined) throw new Error(`${object.apiVersion} has no kind ${object.kind}`)
-    const ns = object.metadata.namespace
-    if (resource.namespaced !== (ns !== undefined)) {
-      throw new Error(`${object.kind} ${object.metadata.name}: namespaced=${resource.namespaced}, namespace=${ns}`)
-    }
-    return resource.namespaced ? `${base}/namespaces/${ns}/${resource.name}` : `${base}/${resource.name}`
-  }
+  const create = (object: Manifest, dryRun: boolean): Promise<Answer> => createObject(admin, object, dryRun)
 
-  const create = async (object: Manifest, dryRun: boolean): Promise<Answer> => {
-    const query = `fieldValidation=Strict${dryRun ? "&dryRun=All" : ""}`
-    return admin("POST", `${await collectionPath(object)}?${query}`, object)
-  }
-
-  /** Creates the ServiceAccount and RBAC objects of deploy/ in `namespace`; cluster-scoped ones are removed after the file. */
+  /**
+   * Creates the ServiceAccount and RBAC objects of deploy/ in `namespace` (cluster-scoped ones are
+   * removed after the file), and waits until the authorizer applies the bindings.
+   */
   const createIdentity = async (
     namespace: string,
     options: { withClusterBinding: boolean; withRoleBinding?: boolean }
   ) => {
-    const kinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
-    if (!options.withClusterBinding) kinds.delete("ClusterRoleBinding")
-    if (options.withRoleBinding === false) kinds.delete("RoleBinding")
-    for (const { object } of allManifests()) {
-      if (!kinds.has(object.kind)) continue
-      const adapted = forTest(object, namespace, namespace)
-      const answer = await create(adapted, false)
-      expect(answer.status, `${object.kind} ${object.metadata.name}: ${answer.body}`).toBe(201)
-      if (clusterScopedKinds.has(object.kind)) {
-        cleanups.push(async () => admin("DELETE", `${await collectionPath(adapted)}/${adapted.metadata.name}`))
-      }
-    }
-    return `system:serviceaccount:${namespace}:datadog-cluster-agent`
-  }
-
-  /**
-   * Whether the ServiceAccount may do it. `authenticated: false` leaves out the group
-   * system:authenticated, whose default rights (system:public-info-viewer: /version, /readyz,
-   * /healthz) would otherwise hide a missing rule of ours.
-   */
-  const allowed = async (
-    namespace: string,
-    user: string,
-    attributes: V1ResourceAttributes | { path: string },
-    authenticated = true
-  ) => {
-    const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`]
-    const review = await cluster.kubeConfig.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
-      body: {
-        spec: {
-          user,
-          groups: authenticated ? [...groups, "system:authenticated"] : groups,
-          ...("path" in attributes
-            ? { nonResourceAttributes: { path: attributes.path, verb: "get" } }
-            : { resourceAttributes: attributes })
-        }
-      }
+    const omitted = new Set([
+      ...(options.withClusterBinding ? [] : ["ClusterRoleBinding"]),
+      ...(options.withRoleBinding === false ? ["RoleBinding"] : [])
+    ])
+    await createIdentityObjects(
+      admin,
+      shippedIdentity(namespace).filter((o) => !omitted.has(o.kind)),
+      cleanups
+    )
+    await awaitShippedBindings(cluster.kubeConfig, namespace, {
+      clusterRoleBinding: !omitted.has("ClusterRoleBinding"),
+      roleBinding: !omitted.has("RoleBinding")
     })
-    return review.status?.allowed === true
   }
 
   /** A kubeconfig that authenticates as the ServiceAccount with a TokenRequest token. */
@@ -629,10 +542,9 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
 
   it("grants exactly the rights the agent uses (SubjectAccessReview)", async () => {
     const namespace = await cluster.newNamespace("deploy-rbac")
-    const user = await createIdentity(namespace, { withClusterBinding: true })
+    await createIdentity(namespace, { withClusterBinding: true })
     const can = (a: V1ResourceAttributes | { path: string }, authenticated = true) =>
-      allowed(namespace, user, a, authenticated)
-    await waitFor(() => can({ verb: "list", resource: "pods" }), { what: "the ClusterRoleBinding to take effect" })
+      serviceAccountAllowed(cluster.kubeConfig.makeApiClient(AuthorizationV1Api), namespace, a, { authenticated })
     const grants: ReadonlyArray<V1ResourceAttributes | { path: string }> = [
       ...["pods", "nodes", "services", "endpoints", "namespaces"].flatMap((resource) => [
         { verb: "list", resource },
@@ -721,17 +633,7 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     timeout: 240_000
   }, async () => {
     const namespace = await cluster.newNamespace("deploy-run")
-    const user = await createIdentity(namespace, { withClusterBinding: true })
-    // Bindings reach the authorizer's cache asynchronously: start once each binding answers for
-    // one of its role's rules (a role's rules arrive together), so every other rule is proven by
-    // the agent itself.
-    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
-      what: "the ClusterRoleBinding to take effect"
-    })
-    await waitFor(
-      () => allowed(namespace, user, { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" }),
-      { what: "the RoleBinding to take effect" }
-    )
+    await createIdentity(namespace, { withClusterBinding: true })
     const kubeconfig = await serviceAccountKubeconfig(namespace)
     const kubeSystemUid = JSON.parse((await admin("GET", "/api/v1/namespaces/kube-system")).body).metadata.uid as string
     expect(kubeSystemUid).toHaveLength(36)
@@ -844,21 +746,7 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     timeout: 150_000
   }, async () => {
     const namespace = await cluster.newNamespace("deploy-pair")
-    const user = await createIdentity(namespace, { withClusterBinding: true })
-    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
-      what: "the ClusterRoleBinding to take effect"
-    })
-    await waitFor(
-      () =>
-        allowed(namespace, user, {
-          verb: "update",
-          group: "coordination.k8s.io",
-          resource: "leases",
-          namespace,
-          name: "datadog-leader-election"
-        }),
-      { what: "the RoleBinding to take effect" }
-    )
+    await createIdentity(namespace, { withClusterBinding: true })
     const kubeconfig = await serviceAccountKubeconfig(namespace)
     const datadog = await fakeDatadog()
     // Each replica has its own pod name (DD_POD_NAME from the downward API), the lock's identity.
@@ -899,11 +787,7 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
     timeout: 90_000
   }, async () => {
     const namespace = await cluster.newNamespace("deploy-deny")
-    const user = await createIdentity(namespace, { withClusterBinding: false })
-    await waitFor(
-      () => allowed(namespace, user, { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" }),
-      { what: "the RoleBinding to take effect" }
-    )
+    await createIdentity(namespace, { withClusterBinding: false })
     const datadog = await fakeDatadog()
     const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace), { DD_DD_URL: datadog.url })
     const kinds = ["pods", "nodes", "namespaces", "services", "endpointslices"]
@@ -948,10 +832,7 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
 
   it("control: without the RoleBinding no replica can lead, and readiness says so", { timeout: 90_000 }, async () => {
     const namespace = await cluster.newNamespace("deploy-norole")
-    const user = await createIdentity(namespace, { withClusterBinding: true, withRoleBinding: false })
-    await waitFor(() => allowed(namespace, user, { verb: "watch", resource: "pods" }), {
-      what: "the ClusterRoleBinding to take effect"
-    })
+    await createIdentity(namespace, { withClusterBinding: true, withRoleBinding: false })
     const datadog = await fakeDatadog()
     const agent = await startAgent(namespace, await serviceAccountKubeconfig(namespace), { DD_DD_URL: datadog.url })
     const refused = await withAgentLog(

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { loadAll } from "js-yaml"
+import type { ApiCall, HttpResponse } from "../../dev/controlPlane/http.ts"
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
 export const deployDir = `${repoRoot}deploy/`
@@ -174,6 +175,41 @@ export const findObject = <T extends Manifest>(kind: string, name: string): T =>
 }
 
 export const clusterScopedKinds: ReadonlySet<string> = new Set(["ClusterRole", "ClusterRoleBinding"])
+
+/** The kinds that make the agent's identity: its ServiceAccount and the RBAC that grants it rights. */
+export const identityKinds: ReadonlySet<string> = new Set([
+  "ServiceAccount",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding"
+])
+
+/**
+ * The collection path of an object, from the API server's discovery (so an unknown kind fails
+ * here, as does a namespace on a cluster-scoped kind or none on a namespaced one).
+ */
+export const collectionPath = async (call: ApiCall, object: Manifest): Promise<string> => {
+  const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`
+  const discovery = await call("GET", base)
+  if (discovery.status !== 200) {
+    throw new Error(`discovery of ${object.apiVersion}: ${discovery.status} ${discovery.body}`)
+  }
+  const resources = (
+    JSON.parse(discovery.body) as { resources: Array<{ name: string; kind: string; namespaced: boolean }> }
+  ).resources
+  const resource = resources.find((r) => r.kind === object.kind && !r.name.includes("/"))
+  if (resource === undefined) throw new Error(`${object.apiVersion} has no kind ${object.kind}`)
+  const ns = object.metadata.namespace
+  if (resource.namespaced !== (ns !== undefined)) {
+    throw new Error(`${object.kind} ${object.metadata.name}: namespaced=${resource.namespaced}, namespace=${ns}`)
+  }
+  return resource.namespaced ? `${base}/namespaces/${ns}/${resource.name}` : `${base}/${resource.name}`
+}
+
+/** POSTs the object exactly as given, with strict field validation (a misspelt field fails); the answer as is. */
+export const createObject = async (call: ApiCall, object: Manifest, dryRun = false): Promise<HttpResponse> =>
+  call("POST", `${await collectionPath(call, object)}?fieldValidation=Strict${dryRun ? "&dryRun=All" : ""}`, object)
 
 /**
  * The object as it is created in a test: namespaced objects move from `datadog` to `namespace`;

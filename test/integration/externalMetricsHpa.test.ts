@@ -24,15 +24,15 @@ import {
 } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
-import { httpsRequest, type TlsClient } from "../../dev/controlPlane/http.ts"
+import { type ApiCall, apiCaller } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { apiServiceAvailability, pointApiServiceAt } from "../../dev/demo/apiService.ts"
 import { startFakeKubelet } from "../../dev/demo/fakeKubelet.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { allManifests, deployDir, type Manifest, readManifests } from "../deploy/manifests.ts"
-import { jsonLines, type Running, startCli } from "../support/agentProcess.ts"
+import { allManifests, deployDir, readManifests } from "../deploy/manifests.ts"
+import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable } from "../support/cluster.ts"
-import { serviceAccountKubeconfig } from "../support/serviceAccount.ts"
+import { createIdentity, serviceAccountKubeconfig } from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
 
 /** Where the HPAs and their Deployments are. */
@@ -48,7 +48,8 @@ let datadog: FakeDatadog
 let core: CoreV1Api
 let apps: AppsV1Api
 let autoscaling: AutoscalingV2Api
-let adminTls: TlsClient
+/** Raw requests to the API server as its admin. */
+let admin: ApiCall
 let kc: KubeConfig
 const agents: Array<Agent> = []
 let agentKubeconfig = ""
@@ -106,7 +107,7 @@ const startAgent = async (name: string): Promise<Agent> => {
 
 const logsOf = (agent: Agent) =>
   jsonLines(agent.running.stdout()).map((l) => ({
-    message: String(Array.isArray(l.message) ? l.message.join(" ") : l.message),
+    message: messageOf(l),
     level: String(l.level),
     annotations: (l.annotations ?? {}) as Record<string, unknown>
   }))
@@ -138,39 +139,9 @@ const leader = () =>
     )
   )
 
-const admin = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
-  httpsRequest(`${plane.server}${path}`, adminTls, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    ...(headers === undefined ? {} : { headers }),
-    timeoutMs: 15_000
-  })
-
-/** Collection paths of the kinds the test creates from deploy/. */
-const collection = (o: Manifest): string => {
-  const ns = o.metadata.namespace ?? ""
-  const rbac = "/apis/rbac.authorization.k8s.io/v1"
-  const paths: Record<string, string> = {
-    ServiceAccount: `/api/v1/namespaces/${ns}/serviceaccounts`,
-    ClusterRole: `${rbac}/clusterroles`,
-    ClusterRoleBinding: `${rbac}/clusterrolebindings`,
-    Role: `${rbac}/namespaces/${ns}/roles`,
-    RoleBinding: `${rbac}/namespaces/${ns}/rolebindings`
-  }
-  const path = paths[o.kind]
-  if (path === undefined) throw new Error(`no collection for ${o.kind}`)
-  return path
-}
-
 /** The ServiceAccount and every RBAC object of deploy/base and deploy/external-metrics, as shipped. */
-const createShippedIdentity = async () => {
-  const identity = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
-  const objects = [...allManifests().map((m) => m.object), ...readManifests("rbac.yaml", externalMetricsDir)]
-  for (const object of objects.filter((o) => identity.has(o.kind))) {
-    const res = await admin("POST", `${collection(object)}?fieldValidation=Strict`, object)
-    expect(res.status, `${object.kind} ${object.metadata.name}: ${res.body}`).toBe(201)
-  }
-}
+const createShippedIdentity = () =>
+  createIdentity(admin, [...allManifests().map((m) => m.object), ...readManifests("rbac.yaml", externalMetricsDir)])
 
 const externalMetric = async (labelSelector: string) => {
   const res = await admin(
@@ -257,7 +228,7 @@ describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metric
     core = kc.makeApiClient(CoreV1Api)
     apps = kc.makeApiClient(AppsV1Api)
     autoscaling = kc.makeApiClient(AutoscalingV2Api)
-    adminTls = { caPem: plane.caPem, certPem: plane.admin.certPem, keyPem: plane.admin.keyPem }
+    admin = apiCaller(plane.server, { caPem: plane.caPem, ...plane.admin })
     await core.createNamespace({ body: { metadata: { name: AGENT_NAMESPACE } } })
     await createShippedIdentity()
     agentKubeconfig = await serviceAccountKubeconfig(core, plane, AGENT_NAMESPACE)

@@ -8,18 +8,23 @@
  */
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
-import * as Https from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { AuthorizationV1Api, CoreV1Api, type KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node"
+import { CoreV1Api } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { apiCaller, httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { decodeStatusJson } from "../../src/services/status/model.ts"
-import { allManifests, clusterScopedKinds, forTest, type Manifest, type RbacRole } from "../deploy/manifests.ts"
-import { jsonLines, type Running, runCli, startCli } from "../support/agentProcess.ts"
+import type { Manifest, RbacRole } from "../deploy/manifests.ts"
+import { jsonLines, messageOf, type Running, runCli, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable, useCluster } from "../support/cluster.ts"
-import { serviceAccountKubeconfig } from "../support/serviceAccount.ts"
+import {
+  awaitShippedBindings,
+  createIdentity as createIdentityObjects,
+  serviceAccountKubeconfig,
+  shippedIdentity
+} from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
 
 const apiKey = "0123456789abcdef0123456789abcdef"
@@ -34,31 +39,16 @@ interface Agent {
 }
 
 const get = (url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const req = Https.get(url, { rejectUnauthorized: false, agent: false, timeout: 10_000, headers }, (res) => {
-      let body = ""
-      res.setEncoding("utf8").on("data", (d: string) => {
-        body += d
-      })
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on("timeout", () => req.destroy(new Error("timeout")))
-    req.on("error", reject)
-  })
-
-const messageOf = (line: Record<string, unknown>): string =>
-  Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
+  httpsRequest(url, "insecure", { timeoutMs: 10_000, headers })
 
 describe.runIf(clusterAvailable)("RBAC self-check (real control plane, the agent as its ServiceAccount)", () => {
   const cluster = useCluster()
   const agents: Array<Running> = []
   const cleanups: Array<() => Promise<unknown>> = []
   let datadog: FakeDatadog
-  let objects: KubernetesObjectApi
 
   beforeAll(async () => {
     datadog = await startFakeDatadog()
-    objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig)
   })
 
   afterAll(async () => {
@@ -69,22 +59,12 @@ describe.runIf(clusterAvailable)("RBAC self-check (real control plane, the agent
 
   /** The ServiceAccount and RBAC of deploy/base in `namespace`, each object through `edit` first. */
   const createIdentity = async (namespace: string, edit: (o: Manifest) => Manifest = (o) => o) => {
-    const kinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
-    for (const { object } of allManifests()) {
-      if (!kinds.has(object.kind)) continue
-      const adapted = edit(forTest(object, namespace, namespace)) as unknown as KubernetesObject
-      await objects.create(adapted)
-      if (clusterScopedKinds.has(object.kind)) cleanups.push(() => objects.delete(adapted))
-    }
-    // The bindings reach the authorizer asynchronously: wait for one rule of each.
-    const user = `system:serviceaccount:${namespace}:datadog-cluster-agent`
-    const authz = cluster.kubeConfig.makeApiClient(AuthorizationV1Api)
-    const allowed = async (resourceAttributes: Record<string, string>) =>
-      (await authz.createSubjectAccessReview({ body: { spec: { user, resourceAttributes } } })).status?.allowed === true
-    await waitFor(() => allowed({ verb: "list", resource: "pods" }), { what: "the ClusterRoleBinding" })
-    await waitFor(() => allowed({ verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" }), {
-      what: "the RoleBinding"
-    })
+    await createIdentityObjects(
+      apiCaller(cluster.server, cluster.adminTls),
+      shippedIdentity(namespace).map(edit),
+      cleanups
+    )
+    await awaitShippedBindings(cluster.kubeConfig, namespace)
   }
 
   const startAgent = async (namespace: string): Promise<Agent> => {

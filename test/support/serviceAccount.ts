@@ -1,44 +1,94 @@
-/** Kubeconfigs that authenticate as a ServiceAccount, as a pod would (a TokenRequest token). */
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { CoreV1Api } from "@kubernetes/client-node"
+/**
+ * The shipped ServiceAccount and RBAC in a test cluster: created from deploy/, and awaited until
+ * the authorizer applies them. The ServiceAccount's tokens and reviews are in dev/serviceAccount.ts
+ * (scripts/image/check.ts uses them too).
+ */
+import { AuthorizationV1Api, type KubeConfig, type V1ResourceAttributes } from "@kubernetes/client-node"
+import { expect } from "vitest"
+import type { ApiCall } from "../../dev/controlPlane/http.ts"
+import { serviceAccountAllowed } from "../../dev/serviceAccount.ts"
+import {
+  allManifests,
+  clusterScopedKinds,
+  collectionPath,
+  createObject,
+  forTest,
+  identityKinds,
+  type Manifest
+} from "../deploy/manifests.ts"
+import { waitFor } from "./waitFor.ts"
 
-export const serviceAccountKubeconfig = async (
-  core: CoreV1Api,
-  cluster: { readonly server: string; readonly caPem: string },
+export {
+  serviceAccountAllowed,
+  serviceAccountKubeconfig,
+  serviceAccountToken,
+  serviceAccountUser
+} from "../../dev/serviceAccount.ts"
+
+/** The ServiceAccount and RBAC objects of deploy/base, as created in a test in `namespace` (forTest). */
+export const shippedIdentity = (namespace: string): ReadonlyArray<Manifest> =>
+  allManifests()
+    .map((m) => m.object)
+    .filter((o) => identityKinds.has(o.kind))
+    .map((o) => forTest(o, namespace, namespace))
+
+/**
+ * Creates the identity objects among `objects` (ServiceAccount and RBAC) exactly as given, each
+ * answered 201. What a test namespace's deletion does not remove (cluster-scoped objects, objects
+ * in kube-system) is deleted by a cleanup pushed onto `cleanups`.
+ */
+export const createIdentity = async (
+  call: ApiCall,
+  objects: ReadonlyArray<Manifest>,
+  cleanups?: Array<() => Promise<unknown>>
+): Promise<void> => {
+  for (const object of objects.filter((o) => identityKinds.has(o.kind))) {
+    const answer = await createObject(call, object)
+    expect(answer.status, `${object.kind} ${object.metadata.name}: ${answer.body}`).toBe(201)
+    if (clusterScopedKinds.has(object.kind) || object.metadata.namespace === "kube-system") {
+      cleanups?.push(async () => call("DELETE", `${await collectionPath(call, object)}/${object.metadata.name}`))
+    }
+  }
+}
+
+/**
+ * Waits until the authorizer grants the ServiceAccount of `namespace` one rule: bindings reach
+ * its cache asynchronously, and a role's rules arrive together, so one rule per binding is enough.
+ */
+export const awaitGranted = (
+  kubeConfig: KubeConfig,
   namespace: string,
-  name = "datadog-cluster-agent"
-): Promise<string> => {
-  const request = await core.createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } }
-  })
-  const token = request.status?.token ?? ""
-  if (token === "") throw new Error(`TokenRequest for ${namespace}/${name} returned no token`)
-  const q = (v: string) => JSON.stringify(v)
-  const path = join(mkdtempSync(join(tmpdir(), "dca-sa-")), "kubeconfig")
-  const yaml = [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    `- name: "test"`,
-    "  cluster:",
-    `    server: ${q(cluster.server)}`,
-    `    certificate-authority-data: ${Buffer.from(cluster.caPem).toString("base64")}`,
-    "users:",
-    `- name: ${q(name)}`,
-    "  user:",
-    `    token: ${q(token)}`,
-    "contexts:",
-    `- name: "sa"`,
-    "  context:",
-    `    cluster: "test"`,
-    `    user: ${q(name)}`,
-    `current-context: "sa"`,
-    ""
-  ].join("\n")
-  writeFileSync(path, yaml, { mode: 0o600 })
-  return path
+  attributes: V1ResourceAttributes | { readonly path: string },
+  what: string
+): Promise<true> =>
+  waitFor(() => serviceAccountAllowed(kubeConfig.makeApiClient(AuthorizationV1Api), namespace, attributes), { what })
+
+/**
+ * Waits until the authorizer applies the shipped bindings in `namespace` (those created): one
+ * rule of the ClusterRole's and one of the Role's, so every other rule is proven by what follows.
+ */
+export const awaitShippedBindings = async (
+  kubeConfig: KubeConfig,
+  namespace: string,
+  created: { readonly clusterRoleBinding: boolean; readonly roleBinding: boolean } = {
+    clusterRoleBinding: true,
+    roleBinding: true
+  }
+): Promise<void> => {
+  if (created.clusterRoleBinding) {
+    await awaitGranted(
+      kubeConfig,
+      namespace,
+      { verb: "watch", resource: "pods" },
+      "the ClusterRoleBinding to take effect"
+    )
+  }
+  if (created.roleBinding) {
+    await awaitGranted(
+      kubeConfig,
+      namespace,
+      { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      "the RoleBinding to take effect"
+    )
+  }
 }
