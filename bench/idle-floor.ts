@@ -36,7 +36,7 @@ import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { createCertificate, generateKeyPair } from "../src/lib/x509.ts"
+import { selfSignedLocalhost } from "../dev/controlPlane/pki.ts"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -151,23 +151,13 @@ const emptyApiServer = () => {
 
 /** `serve`: writes the service account (token, ca.crt) under `dir`, listens on loopback, prints READY <port>. */
 const serve = async (dir: string) => {
-  const key = generateKeyPair("ec-p256")
-  const certPem = createCertificate({
-    subject: { commonName: "empty-apiserver" },
-    publicKey: key.publicKey,
-    signingKey: key.privateKey,
-    isCA: true,
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-    extKeyUsage: ["serverAuth"],
-    validityDays: 2
-  })
+  const { keyPem, certPem } = selfSignedLocalhost("empty-apiserver")
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, "ca.crt"), certPem)
   writeFileSync(join(dir, "token"), "bench-token")
   writeFileSync(join(dir, "namespace"), "datadog")
   const api = emptyApiServer()
-  const server = Https.createServer({ key: key.privateKeyPem, cert: certPem }, api.handler)
+  const server = Https.createServer({ key: keyPem, cert: certPem }, api.handler)
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok))
   const address = server.address()
   if (address === null || typeof address === "string") throw new Error("no port")

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { createCertificate, generateKeyPair, type KeyPair } from "../../src/lib/x509.ts"
+import { type CertificateOptions, createCertificate, generateKeyPair, type KeyPair } from "../../src/lib/x509.ts"
 
 const VALIDITY_DAYS = 30
 
@@ -47,16 +47,34 @@ const SERVING_DNS = [
 ]
 const SERVING_IPS = ["127.0.0.1", "::1", "10.0.0.1"]
 
-const selfSignedCa = (commonName: string): { key: KeyPair; certPem: string } => {
+const selfSignedCa = (
+  commonName: string,
+  options: Partial<Pick<CertificateOptions, "dnsNames" | "ipAddresses" | "extKeyUsage" | "validityDays">> = {}
+): { key: KeyPair; certPem: string } => {
   const key = generateKeyPair("ec-p256")
   const certPem = createCertificate({
     subject: { commonName },
     publicKey: key.publicKey,
     signingKey: key.privateKey,
     isCA: true,
-    validityDays: VALIDITY_DAYS
+    validityDays: VALIDITY_DAYS,
+    ...options
   })
   return { key, certPem }
+}
+
+/**
+ * A self-signed serving certificate for localhost and 127.0.0.1, valid for two days, that its
+ * clients trust as its own CA (a fake server's TLS in the tests and benchmarks).
+ */
+export const selfSignedLocalhost = (commonName: string): { readonly keyPem: string; readonly certPem: string } => {
+  const { key, certPem } = selfSignedCa(commonName, {
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+    extKeyUsage: ["serverAuth"],
+    validityDays: 2
+  })
+  return { keyPem: key.privateKeyPem, certPem }
 }
 
 export const createPki = async (dir: string): Promise<Pki> => {

@@ -8,7 +8,7 @@ import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import * as Zlib from "node:zlib"
-import { createCertificate, generateKeyPair } from "../../../src/lib/x509.ts"
+import { selfSignedLocalhost } from "../../../dev/controlPlane/pki.ts"
 
 const listen = (server: Net.Server): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -127,19 +127,9 @@ export interface TlsFront {
 
 /** Terminates TLS for `localhost` and pipes the bytes to a plain TCP port (the fake). */
 export const startTlsFront = async (targetPort: number): Promise<TlsFront> => {
-  const key = generateKeyPair("ec-p256")
-  const cert = createCertificate({
-    subject: { commonName: "localhost" },
-    publicKey: key.publicKey,
-    signingKey: key.privateKey,
-    isCA: true,
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-    extKeyUsage: ["serverAuth"],
-    validityDays: 2
-  })
+  const { keyPem, certPem: cert } = selfSignedLocalhost("localhost")
   const sockets = new Set<Net.Socket>()
-  const server = Tls.createServer({ key: key.privateKeyPem, cert }, (client) => {
+  const server = Tls.createServer({ key: keyPem, cert }, (client) => {
     const upstream = Net.connect(targetPort, "127.0.0.1")
     for (const s of [client, upstream]) {
       sockets.add(s)
