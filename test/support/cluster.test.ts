@@ -55,11 +55,12 @@ describe.runIf(clusterAvailable)("useCluster", () => {
     const event = await firstWatchEvent(cluster.kubeConfig, path, { resourceVersion: oldRv })
     expect(event.type).toBe("ERROR")
     expect(event.object).toMatchObject({ kind: "Status", code: 410, reason: "Expired" })
-    // The newest resourceVersion is still fine to watch from.
+    // The newest resourceVersion is still fine to watch from. Only "cm": kube-controller-manager
+    // adds kube-root-ca.crt to every new namespace whenever it gets to it.
     const quiet = await firstWatchEvent(
       cluster.kubeConfig,
       path,
-      { resourceVersion: updated.metadata?.resourceVersion ?? "" },
+      { resourceVersion: updated.metadata?.resourceVersion ?? "", fieldSelector: "metadata.name=cm" },
       1_000
     )
     expect(quiet.type).toBe("TIMEOUT")
