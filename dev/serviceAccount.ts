@@ -14,16 +14,17 @@ export const serviceAccountName = "datadog-cluster-agent"
 export const serviceAccountUser = (namespace: string, name = serviceAccountName): string =>
   `system:serviceaccount:${namespace}:${name}`
 
-/** A token for the ServiceAccount from the TokenRequest API, valid for an hour. */
+/** A token for the ServiceAccount from the TokenRequest API, valid for `expirationSeconds` (an hour). */
 export const serviceAccountToken = async (
   core: CoreV1Api,
   namespace: string,
-  name = serviceAccountName
+  name = serviceAccountName,
+  expirationSeconds = 3600
 ): Promise<string> => {
   const request = await core.createNamespacedServiceAccountToken({
     name,
     namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } }
+    body: { spec: { audiences: [], expirationSeconds } }
   })
   const token = request.status?.token ?? ""
   if (token === "") throw new Error(`TokenRequest for ${namespace}/${name} returned no token`)
@@ -57,16 +58,20 @@ export const serviceAccountAllowed = async (
   return review.status?.allowed === true
 }
 
-/** A kubeconfig file that authenticates as the ServiceAccount with a TokenRequest token. */
+/**
+ * A kubeconfig file that authenticates as the ServiceAccount with a TokenRequest token (valid
+ * `expirationSeconds`, an hour by default), written into `dir` (default: a new temporary folder).
+ */
 export const serviceAccountKubeconfig = async (
   core: CoreV1Api,
   cluster: { readonly server: string; readonly caPem: string },
   namespace: string,
-  name = serviceAccountName
+  options: { readonly name?: string; readonly dir?: string; readonly expirationSeconds?: number } = {}
 ): Promise<string> => {
-  const token = await serviceAccountToken(core, namespace, name)
+  const name = options.name ?? serviceAccountName
+  const token = await serviceAccountToken(core, namespace, name, options.expirationSeconds)
   const q = (v: string) => JSON.stringify(v)
-  const path = join(mkdtempSync(join(tmpdir(), "dca-sa-")), "kubeconfig")
+  const path = join(options.dir ?? mkdtempSync(join(tmpdir(), "dca-sa-")), "kubeconfig")
   const yaml = [
     "apiVersion: v1",
     "kind: Config",

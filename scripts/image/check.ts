@@ -36,8 +36,6 @@ import { spawnCollected } from "../../dev/childProcess.ts"
 import { type ControlPlane, startControlPlane } from "../../dev/controlPlane/controlPlane.ts"
 import { apiCaller, httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
-import { startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { serviceAccountToken } from "../../dev/serviceAccount.ts"
 import {
   allManifests,
   type Container,
@@ -45,7 +43,9 @@ import {
   createObject,
   type Deployment,
   type Manifest
-} from "../../test/deploy/manifests.ts"
+} from "../../dev/deploy/manifests.ts"
+import { startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
+import { serviceAccountToken } from "../../dev/serviceAccount.ts"
 
 const tag = process.env.DCA_IMAGE_TAG ?? "localhost/datadog-cluster-agent-ts:latest"
 const storage =

@@ -12,9 +12,6 @@ import { Option } from "effect"
 import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
 import { apiCaller } from "../../dev/controlPlane/http.ts"
-import { ConfigError, resolve } from "../../src/layers/Config.ts"
-import { clusterAvailable, useCluster } from "../support/cluster.ts"
-import { createIdentity } from "../support/serviceAccount.ts"
 import {
   allManifests,
   type Container,
@@ -26,7 +23,10 @@ import {
   type Manifest,
   readManifests,
   type Service
-} from "./manifests.ts"
+} from "../../dev/deploy/manifests.ts"
+import { ConfigError, resolve } from "../../src/layers/Config.ts"
+import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import { createIdentity } from "../support/serviceAccount.ts"
 
 const overlayDir = `${deployDir}external-metrics/`
 const overlay = (() => {

@@ -17,20 +17,6 @@ import { loadAll } from "js-yaml"
 import { afterAll, describe, expect, it } from "vitest"
 import { apiCaller, type HttpResponse, httpRequest, httpsRequest } from "../../dev/controlPlane/http.ts"
 import { freePorts } from "../../dev/controlPlane/ports.ts"
-import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
-import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
-import { ConfigError, resolve } from "../../src/layers/Config.ts"
-import { lockChoiceOf } from "../../src/layers/leader/lock.ts"
-import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
-import { clusterAvailable, useCluster } from "../support/cluster.ts"
-import {
-  awaitShippedBindings,
-  createIdentity as createIdentityObjects,
-  serviceAccountAllowed,
-  shippedIdentity,
-  serviceAccountKubeconfig as tokenKubeconfig
-} from "../support/serviceAccount.ts"
-import { waitFor } from "../support/waitFor.ts"
 import {
   allManifests,
   baseDir,
@@ -50,7 +36,21 @@ import {
   resolvePort,
   type Service,
   verbsOn
-} from "./manifests.ts"
+} from "../../dev/deploy/manifests.ts"
+import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
+import { beginMarker, endMarker } from "../../scripts/config-reference.ts"
+import { ConfigError, resolve } from "../../src/layers/Config.ts"
+import { lockChoiceOf } from "../../src/layers/leader/lock.ts"
+import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
+import { clusterAvailable, useCluster } from "../support/cluster.ts"
+import {
+  awaitShippedBindings,
+  createIdentity as createIdentityObjects,
+  serviceAccountAllowed,
+  shippedIdentity,
+  serviceAccountKubeconfig as tokenKubeconfig
+} from "../support/serviceAccount.ts"
+import { waitFor } from "../support/waitFor.ts"
 
 const deployment = findObject<Deployment>("Deployment", "datadog-cluster-agent")
 const service = findObject<Service>("Service", "datadog-cluster-agent")
@@ -798,18 +798,23 @@ describe.runIf(clusterAvailable)("deploy/ against the API server", () => {
           .filter((a) => a?.reason === "Forbidden")
           .map((a) => a?.kind)
       )
+    const rbacErrorsOf = () =>
+      jsonLines(agent.running.stdout())
+        .filter((l) => l.level === "ERROR" && messageOf(l).startsWith("RBAC: "))
+        .map(messageOf)
+    // The watches' warnings and the self-check's errors come in either order: wait for both.
     await withAgentLog(
       agent,
-      waitFor(() => kinds.every((k) => forbiddenKinds().has(k)), {
-        timeoutMs: 45_000,
-        what: `Forbidden warnings for ${kinds.join(", ")}`
-      })
+      waitFor(
+        () =>
+          kinds.every((k) => forbiddenKinds().has(k)) &&
+          rbacErrorsOf().some((m) => m.includes("may not list, watch pods; metadata mapper")),
+        { timeoutMs: 45_000, what: `Forbidden warnings for ${kinds.join(", ")} and the RBAC self-check's errors` }
+      )
     )
     // The RBAC self-check names each refused rule; event collection (the Role alone lets the
     // replica lead, not read events) is not started, so its watch is never refused.
-    const rbacErrors = jsonLines(agent.running.stdout())
-      .filter((l) => l.level === "ERROR" && messageOf(l).startsWith("RBAC: "))
-      .map(messageOf)
+    const rbacErrors = rbacErrorsOf()
     expect(rbacErrors).toContain(
       "RBAC: the agent's ServiceAccount may not list, watch events; event collection: stopped until it is granted (checked again every few minutes). " +
         'To fix it, add to the ClusterRole datadog-cluster-agent the rule {apiGroups: [""], resources: ["events"], verbs: ["list", "watch"]}'

@@ -4,18 +4,17 @@
  * (scripts/image/check.ts uses them too).
  */
 import { AuthorizationV1Api, type KubeConfig, type V1ResourceAttributes } from "@kubernetes/client-node"
-import { expect } from "vitest"
 import type { ApiCall } from "../../dev/controlPlane/http.ts"
-import { serviceAccountAllowed } from "../../dev/serviceAccount.ts"
 import {
   allManifests,
   clusterScopedKinds,
   collectionPath,
-  createObject,
+  createEach,
   forTest,
   identityKinds,
   type Manifest
-} from "../deploy/manifests.ts"
+} from "../../dev/deploy/manifests.ts"
+import { serviceAccountAllowed } from "../../dev/serviceAccount.ts"
 import { waitFor } from "./waitFor.ts"
 
 export {
@@ -37,19 +36,20 @@ export const shippedIdentity = (namespace: string): ReadonlyArray<Manifest> =>
  * answered 201. What a test namespace's deletion does not remove (cluster-scoped objects, objects
  * in kube-system) is deleted by a cleanup pushed onto `cleanups`.
  */
-export const createIdentity = async (
+export const createIdentity = (
   call: ApiCall,
   objects: ReadonlyArray<Manifest>,
   cleanups?: Array<() => Promise<unknown>>
-): Promise<void> => {
-  for (const object of objects.filter((o) => identityKinds.has(o.kind))) {
-    const answer = await createObject(call, object)
-    expect(answer.status, `${object.kind} ${object.metadata.name}: ${answer.body}`).toBe(201)
-    if (clusterScopedKinds.has(object.kind) || object.metadata.namespace === "kube-system") {
-      cleanups?.push(async () => call("DELETE", `${await collectionPath(call, object)}/${object.metadata.name}`))
+): Promise<void> =>
+  createEach(
+    call,
+    objects.filter((o) => identityKinds.has(o.kind)),
+    (object) => {
+      if (clusterScopedKinds.has(object.kind) || object.metadata.namespace === "kube-system") {
+        cleanups?.push(async () => call("DELETE", `${await collectionPath(call, object)}/${object.metadata.name}`))
+      }
     }
-  }
-}
+  )
 
 /**
  * Waits until the authorizer grants the ServiceAccount of `namespace` one rule: bindings reach

@@ -1,13 +1,13 @@
 /**
  * The shipped manifests (deploy/) as plain objects, read the way `kubectl apply -k deploy/` reads
- * them: the base kustomization's `resources` (deploy/base/), every YAML document of each file. Test-only: js-yaml
- * comes with @kubernetes/client-node and is parsed raw here, because client-node's own loader
- * maps objects onto its models and would silently drop a misspelt field.
+ * them: the base kustomization's `resources` (deploy/base/), every YAML document of each file; for
+ * the tests, the image check and the demo. Parsed raw with js-yaml, because client-node's own
+ * loader maps objects onto its models and would silently drop a misspelt field.
  */
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { loadAll } from "js-yaml"
-import type { ApiCall, HttpResponse } from "../../dev/controlPlane/http.ts"
+import type { ApiCall, HttpResponse } from "../controlPlane/http.ts"
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
 export const deployDir = `${repoRoot}deploy/`
@@ -210,6 +210,24 @@ export const collectionPath = async (call: ApiCall, object: Manifest): Promise<s
 /** POSTs the object exactly as given, with strict field validation (a misspelt field fails); the answer as is. */
 export const createObject = async (call: ApiCall, object: Manifest, dryRun = false): Promise<HttpResponse> =>
   call("POST", `${await collectionPath(call, object)}?fieldValidation=Strict${dryRun ? "&dryRun=All" : ""}`, object)
+
+/**
+ * Creates each object exactly as given (createObject), in order; fails at the first the API server
+ * does not answer 201, naming it. `created` hears of each one created.
+ */
+export const createEach = async (
+  call: ApiCall,
+  objects: ReadonlyArray<Manifest>,
+  created: (object: Manifest) => void = () => {}
+): Promise<void> => {
+  for (const object of objects) {
+    const answer = await createObject(call, object)
+    if (answer.status !== 201) {
+      throw new Error(`creating ${object.kind} ${object.metadata.name}: HTTP ${answer.status}: ${answer.body}`)
+    }
+    created(object)
+  }
+}
 
 /**
  * The object as it is created in a test: namespaced objects move from `datadog` to `namespace`;
