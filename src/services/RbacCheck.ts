@@ -141,9 +141,10 @@ export const makeRbacCheck = Effect.fn("RbacCheck.make")(function* (options: Rba
   const checkOnce = Effect.gen(function* () {
     const answers = yield* Effect.forEach(questions(table), (q) => ask(kube, table, q), { concurrency })
     const report: RbacReport = { checkedAt: yield* Clock.currentTimeMillis, verdicts: verdicts(table, answers) }
-    yield* logReport(report, yield* SubscriptionRef.get(state))
-    yield* SubscriptionRef.set(state, report)
+    // State and readiness first: whoever reads a refused right in the log finds it there too.
+    const previous = yield* SubscriptionRef.getAndSet(state, report)
     if (health !== undefined) yield* health.set(isReady(report))
+    yield* logReport(report, previous)
   }).pipe(Effect.withSpan("RbacCheck.check"))
 
   yield* Effect.forkScoped(Effect.repeat(checkOnce, Schedule.spaced(interval)))
