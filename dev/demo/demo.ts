@@ -18,17 +18,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node"
+import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import { ensureBinaries } from "../controlPlane/binaries.ts"
 import { type ControlPlane, startControlPlane } from "../controlPlane/controlPlane.ts"
-import { httpRequest, httpsRequest } from "../controlPlane/http.ts"
+import { apiCaller, httpRequest, httpsRequest } from "../controlPlane/http.ts"
 import { logTail } from "../controlPlane/processes.ts"
 import { startWatchdog } from "../controlPlane/watchdog.ts"
+import { allManifests, createEach, deployDir, identityKinds, readManifests } from "../deploy/manifests.ts"
 import { type FakeDatadog, startFakeDatadog } from "../fakeDatadog/index.ts"
+import { serviceAccountAllowed, serviceAccountKubeconfig, serviceAccountName } from "../serviceAccount.ts"
 import { type Agent, type AgentSettings, agentPorts, CHECK_CONF, runCli, startAgent } from "./agents.ts"
 import { apiServiceAvailability, apiServiceName, pointApiServiceAt } from "./apiService.ts"
 import { startFakeKubelet } from "./fakeKubelet.ts"
@@ -143,7 +145,7 @@ const controlPlane = Effect.gen(function* () {
   return plane
 })
 
-const startAgents = (plane: ControlPlane, datadog: FakeDatadog, dir: string) =>
+const startAgents = (kubeconfigPath: string, datadog: FakeDatadog, dir: string) =>
   Effect.gen(function* () {
     const confd = join(dir, "conf.d")
     mkdirSync(join(confd, "kubernetes_apiserver.d"), { recursive: true })
@@ -159,7 +161,7 @@ const startAgents = (plane: ControlPlane, datadog: FakeDatadog, dir: string) =>
       const settings: AgentSettings = {
         name,
         ports: yield* Effect.promise(agentPorts),
-        kubeconfigPath: plane.kubeconfigPath,
+        kubeconfigPath,
         datadogUrl: datadog.url,
         clusterToken,
         authTokenFile: join(dir, name, "auth_token"),
@@ -174,6 +176,46 @@ const startAgents = (plane: ControlPlane, datadog: FakeDatadog, dir: string) =>
       yield* Effect.promise(() => watchdog.setPids(agents.map((a) => a.pid)))
     }
     return { agents, clusterToken }
+  })
+
+/**
+ * The agents' identity as deploy/ ships it: the ServiceAccount and the RBAC of deploy/base and
+ * deploy/external-metrics, created as is; the agents then authenticate with a TokenRequest token of
+ * that ServiceAccount (as the kubelet gives a pod one), so they have these rights and nothing more.
+ */
+const agentIdentity = (plane: ControlPlane, kc: KubeConfig, dir: string) =>
+  Effect.gen(function* () {
+    const objects = [
+      ...allManifests().map((m) => m.object),
+      ...readManifests("rbac.yaml", `${deployDir}external-metrics/`)
+    ].filter((o) => identityKinds.has(o.kind))
+    const call = apiCaller(plane.server, { caPem: plane.caPem, ...plane.admin })
+    yield* attempt("creating the agents' ServiceAccount and RBAC from deploy/", () => createEach(call, objects))
+    // Bindings reach the authorizer's cache a moment later; a role's rules arrive together.
+    const authz = kc.makeApiClient(AuthorizationV1Api)
+    yield* poll("the shipped RBAC to take effect", 30_000, async () => {
+      const cluster = await serviceAccountAllowed(authz, AGENT_NAMESPACE, { verb: "watch", resource: "pods" })
+      const own = await serviceAccountAllowed(authz, AGENT_NAMESPACE, {
+        verb: "update",
+        group: "coordination.k8s.io",
+        resource: "leases",
+        namespace: AGENT_NAMESPACE,
+        name: LEASE
+      })
+      return cluster && own
+    })
+    const kubeconfig = yield* attempt("getting a token for the agents' ServiceAccount", () =>
+      // A week: the demo runs until Ctrl-C, and the agents read their kubeconfig once.
+      serviceAccountKubeconfig(kc.makeApiClient(CoreV1Api), plane, AGENT_NAMESPACE, {
+        dir,
+        expirationSeconds: 7 * 24 * 3600
+      })
+    )
+    yield* say(
+      `the agents run as the ServiceAccount ${AGENT_NAMESPACE}/${serviceAccountName} with only the shipped RBAC ` +
+        `(${objects.length - 1} roles and bindings of deploy/base/rbac.yaml and deploy/external-metrics/rbac.yaml)`
+    )
+    return kubeconfig
   })
 
 const tailOf = (agents: ReadonlyArray<Agent>) => async () => {
@@ -352,11 +394,12 @@ export const demo: Effect.Effect<never, DemoError, Scope.Scope> = Effect.gen(fun
       slices.map(([s, n]) => `${s} (${n})`).join(", ")
   )
 
+  const agentKubeconfig = yield* agentIdentity(plane, kc, dir)
   yield* say(
     "starting 2 agent replicas with leader election, event collection, the control-plane check and the external metrics provider ..."
   )
   const begin = Date.now()
-  const { agents, clusterToken } = yield* startAgents(plane, datadog, dir)
+  const { agents, clusterToken } = yield* startAgents(agentKubeconfig, datadog, dir)
   const tails = tailOf(agents)
   for (const a of agents) {
     yield* poll(`${a.settings.name} to be ready (/ready)`, 90_000, async () => {

@@ -5,7 +5,8 @@
  * v1beta1.external.metrics.k8s.io APIService, which test/integration/externalMetrics.test.ts holds
  * on the shared cluster, and its agents watch every namespace and record events on every HPA.
  *
- * Checked: a healthy `status` of the leader (every feature working), a non-empty metamap, events
+ * Checked: the agents run as the shipped ServiceAccount with only the shipped RBAC, a healthy
+ * `status` of the leader (every feature working, every right granted), a non-empty metamap, events
  * and service checks at the fake Datadog API, the HPA scaling up and down, the printed `curl` of
  * the node-agent API working with the printed token, and after Ctrl-C: exit 0, every process gone,
  * every file removed.
@@ -71,6 +72,9 @@ describe.runIf(clusterAvailable)("npm run demo", () => {
     // Setup, with a progress line per step.
     expect(stdout).toMatch(/\[demo \d+:\d\d\] control plane ready in .*: Kubernetes v1\.\d+/)
     expect(stdout).toMatch(/the EndpointSlice controller made \d+ slices: .*shop\/frontend \(2\)/)
+    expect(stdout).toContain(
+      "the agents run as the ServiceAccount datadog/datadog-cluster-agent with only the shipped RBAC"
+    )
     expect(stdout).toMatch(/APIService v1beta1\.external\.metrics\.k8s\.io → agent-\d .*: Available/)
     const pids = [...stdout.matchAll(/agent-\d \(pid (\d+), (leader|follower)\)/g)]
     expect(pids.map((m) => m[2]).sort()).toEqual(["follower", "leader"])
