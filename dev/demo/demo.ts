@@ -107,7 +107,7 @@ const binaries = Effect.gen(function* () {
     Effect.gen(function* () {
       yield* Effect.sleep("3 seconds")
       yield* say(
-        "not built yet: building them from Go modules, once (about 9 minutes on a fresh machine, more on a slow one); " +
+        "not built yet: building them from Go modules, once (about 7 minutes on a fresh 2-core machine, more on a slow one); " +
           `later runs reuse the cache in ${buildCache()}`
       )
       for (;;) {
