@@ -313,8 +313,10 @@ const main = async () => {
       `Uid ${st.Uid}, Gid ${st.Gid}, CapEff ${st.CapEff}, CapPrm ${st.CapPrm}, CapBnd ${st.CapBnd}, NoNewPrivs ${st.NoNewPrivs}, Seccomp ${st.Seccomp}`
     )
     const mounts = readFileSync(`/proc/${agentPid}/mountinfo`, "utf8").split("\n")
-    const rootMount = mounts.find((l) => l.split(" ")[4] === "/")
-    const mountOf = (path: string) => mounts.find((l) => l.split(" ")[4] === path)
+    // The last mount at a path is the one on top, the one the process sees (a runtime may mount
+    // over a directory of the host's: here /tmp's ext4 came first, the tmpfs over it).
+    const mountOf = (path: string) => mounts.findLast((l) => l.split(" ")[4] === path)
+    const rootMount = mountOf("/")
     record(
       "read-only root, tmpfs volumes",
       (rootMount?.split(" ")[5] ?? "").split(",").includes("ro") &&
