@@ -22,6 +22,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -100,6 +101,18 @@ const ask = (kube: KubeClientShape, table: ReadonlyArray<FeatureRights>, q: Ques
   )
 }
 
+// One series per enabled feature, so an alert can fire on a right the cluster's RBAC lost.
+const missingRights = Metric.gauge("rbac_self_check_missing_rights", {
+  description: "Kubernetes rights a feature uses that the API server refuses this agent, by feature (0 = all granted)"
+})
+
+const reportMetrics = (report: RbacReport) =>
+  Effect.forEach(
+    report.verdicts,
+    (v) => Metric.update(Metric.withAttributes(missingRights, { feature: v.feature }), v.missing.length),
+    { discard: true }
+  )
+
 /** One log line per refused right (ERROR when the feature needs it), and one when a feature has them again. */
 const logReport = (report: RbacReport, previous: RbacReport | undefined) =>
   Effect.gen(function* () {
@@ -144,6 +157,7 @@ export const makeRbacCheck = Effect.fn("RbacCheck.make")(function* (options: Rba
     // State and readiness first: whoever reads a refused right in the log finds it there too.
     const previous = yield* SubscriptionRef.getAndSet(state, report)
     if (health !== undefined) yield* health.set(isReady(report))
+    yield* reportMetrics(report)
     yield* logReport(report, previous)
   }).pipe(Effect.withSpan("RbacCheck.check"))
 

@@ -1,16 +1,18 @@
 // The RBAC self-check on the test clock, over a fake API server whose refusals the test sets:
 // what it logs, the `rbac` readiness, and how it stops and starts a feature.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Context, Effect, Metric, Ref } from "effect"
 import { fakeKubeClient } from "../../dev/fakeKubeClient.ts"
 import { KubeError } from "../../src/layers/KubeClient.ts"
 import type { SelfSubjectAccessReview } from "../../src/layers/kube/types.ts"
+import { formatPrometheus } from "../../src/lib/prometheus.ts"
 import { Health } from "../../src/services/Health.ts"
 import { defaultInstance } from "../../src/services/kubernetesApiserver/instance.ts"
 import { makeRbacCheck } from "../../src/services/RbacCheck.ts"
 import { featureRights } from "../../src/services/rbac/rights.ts"
 import { advance, captureLogs } from "../support/effectTest.ts"
 import { podConfig } from "../support/podConfig.ts"
+import { parsePrometheus } from "../support/prometheus.ts"
 
 const table = featureRights(podConfig({ DD_COLLECT_KUBERNETES_EVENTS: "true" }), defaultInstance(true))
 
@@ -43,11 +45,21 @@ const fakeApiServer = () => {
 const start = (kube: ReturnType<typeof fakeApiServer>["kube"]) =>
   Effect.gen(function* () {
     const health = yield* Health.make
-    const rbac = yield* makeRbacCheck({ kube, table, health, interval: "5 minutes" })
+    const registry: Metric.MetricRegistry = new Map()
+    const rbac = yield* makeRbacCheck({ kube, table, health, interval: "5 minutes" }).pipe(
+      Effect.provideService(Metric.MetricRegistry, registry)
+    )
     const ready = Effect.map(health.report("ready"), (r) =>
       r.Healthy.includes("rbac") ? "healthy" : r.Unhealthy.includes("rbac") ? "unhealthy" : "absent"
     )
-    return { rbac, ready }
+    /** `rbac_self_check_missing_rights` by feature, as /metrics shows it. */
+    const missing = () =>
+      Object.fromEntries(
+        parsePrometheus(formatPrometheus(Metric.snapshotUnsafe(Context.make(Metric.MetricRegistry, registry))))
+          .samples.filter((x) => x.name === "rbac_self_check_missing_rights")
+          .map((x) => [x.labels.feature, x.value])
+      )
+    return { rbac, ready, missing }
   })
 
 /** A feature's work that counts its starts and its stops. */
@@ -89,7 +101,7 @@ describe("RbacCheck (fake API server, test clock)", () => {
     return Effect.gen(function* () {
       const api = fakeApiServer()
       api.refused.add("list events").add("watch events")
-      const { rbac, ready } = yield* start(api.kube)
+      const { rbac, ready, missing } = yield* start(api.kube)
       const events = yield* countingWork
       const controlPlane = yield* countingWork
       yield* Effect.forkChild(rbac.whilePermitted("eventCollection", events.work))
@@ -98,8 +110,9 @@ describe("RbacCheck (fake API server, test clock)", () => {
       expect(yield* events.counts).toEqual({ started: 0, stopped: 0 })
       expect(yield* controlPlane.counts).toEqual({ started: 1, stopped: 0 })
       expect(yield* rbac.permittedAtStart("eventCollection")).toBe(false)
-      // An optional feature's right: the replica stays ready.
+      // An optional feature's right: the replica stays ready, and the metric tells.
       expect(yield* ready).toBe("healthy")
+      expect(missing()).toMatchObject({ eventCollection: 1, controlPlaneCheck: 0, metadataMapper: 0 })
       const errors = logs.lines.filter((l) => l.level === "Error")
       expect(errors).toEqual([
         {
@@ -120,6 +133,7 @@ describe("RbacCheck (fake API server, test clock)", () => {
       yield* advance("5 minutes", "1 second")
       expect(yield* events.counts).toEqual({ started: 1, stopped: 0 })
       expect(logs.lines.map((l) => l.message)).toContain("RBAC: event collection has the rights it needs now")
+      expect(missing()).toMatchObject({ eventCollection: 0 })
 
       // Revoked again: the next check stops it (its scope closes), and only it.
       api.refused.add("watch events")
