@@ -6,10 +6,7 @@
 // TLS requests client certificates (the aggregator's front-proxy certificate) without requiring
 // them; the trusted CAs come from kube-system/extension-apiserver-authentication, re-read every
 // 5 minutes, and the TLS context follows when they change.
-import type * as Http from "node:http"
-import type * as Http2 from "node:http2"
-import type { Socket } from "node:net"
-import * as Tls from "node:tls"
+import type * as Tls from "node:tls"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -20,7 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { ClusterAgentConfig } from "../layers/Config.ts"
 import { KubeClient, type KubeClientShape } from "../layers/KubeClient.ts"
-import { nodeHttp, nodeHttp2 } from "../lib/builtins.ts"
+import { listenAlpn } from "../lib/alpnServer.ts"
 import { ServedMetrics, type ServedMetricsShape } from "./externalMetrics/served.ts"
 import { type AuthConfig, emptyAuthConfig, sameCas, trustedPems } from "./externalMetricsApi/authConfig.ts"
 import { cachedTokenReview, type TokenReviewResult } from "./externalMetricsApi/authenticate.ts"
@@ -137,57 +134,14 @@ export const makeExternalMetricsApi = (
       }
     })
 
-    // One TLS listener; ALPN picks HTTP/1.1 or h2 per connection, as on the command port.
-    const http1 = nodeHttp().createServer(listener as unknown as Http.RequestListener)
-    http1.keepAliveTimeout = 60_000
-    // The aggregator speaks h2 and keeps its sessions open; an idle one is closed with a GOAWAY
-    // after 2 minutes, so the client opens a new one instead of losing a request to a reset.
-    let http2: Http2.Http2Server | undefined
-    const http2Server = () => {
-      if (http2 === undefined) {
-        http2 = nodeHttp2().createServer()
-        http2.on("request", listener)
-        http2.on("session", (session) => session.setTimeout(idleTimeoutMs, () => session.close()))
-      }
-      return http2
-    }
-    const tls = Tls.createServer({
-      ...secureContext(authConfig),
-      requestCert: true,
-      rejectUnauthorized: false,
-      ALPNProtocols: ["h2", "http/1.1"]
-    })
-    server = tls
-    const sockets = new Set<Socket>()
-    tls.on("secureConnection", (socket: Tls.TLSSocket) => {
-      sockets.add(socket)
-      socket.once("close", () => sockets.delete(socket))
-      if (socket.alpnProtocol === "h2") {
-        http2Server().emit("connection", socket)
-      } else {
-        // HTTP/1.1 keep-alive ends after 60 s idle (above); this bounds a stalled client.
-        socket.setTimeout(idleTimeoutMs, () => socket.destroy())
-        http1.emit("connection", socket)
-      }
-    })
-    tls.on("tlsClientError", () => undefined)
-
-    const port = yield* Effect.acquireRelease(
-      Effect.callback<number, Error>((resume) => {
-        tls.once("error", (e) => resume(Effect.fail(e)))
-        tls.listen({ port: options.port, host: options.host ?? "0.0.0.0" }, () => {
-          const address = tls.address()
-          resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : options.port))
-        })
-      }),
-      () =>
-        Effect.callback<void>((resume) => {
-          http1.close()
-          http2?.close()
-          tls.close(() => resume(Effect.void))
-          for (const s of sockets) s.destroy()
-        })
-    ).pipe(
+    // The aggregator speaks h2 and keeps its sessions open: they close after 2 minutes idle.
+    const { port, server: tls } = yield* listenAlpn({
+      tls: { ...secureContext(authConfig), requestCert: true, rejectUnauthorized: false },
+      listener,
+      port: options.port,
+      host: options.host,
+      idleTimeoutMs
+    }).pipe(
       Effect.mapError(
         (e) =>
           new ExternalMetricsApiError({
@@ -195,6 +149,7 @@ export const makeExternalMetricsApi = (
           })
       )
     )
+    server = tls
     yield* Effect.forkScoped(authSource.loop(firstRead))
     if (options.health !== undefined) {
       const handle = yield* options.health.register("external-metrics-api", ["ready"])

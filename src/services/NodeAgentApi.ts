@@ -4,10 +4,7 @@
 // answered from memory by the pure handler in nodeAgentApi/handlers.ts; the API server is never
 // called per node-agent request (the cluster ID is read once and cached; only the CLI's status
 // page reads the event token ConfigMap).
-import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
-import type { Socket } from "node:net"
-import * as Tls from "node:tls"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -17,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AuthTokens } from "../layers/AuthTokens.ts"
 import { ClusterAgentConfig } from "../layers/Config.ts"
-import { nodeHttp, nodeHttp2 } from "../lib/builtins.ts"
+import { listenAlpn } from "../lib/alpnServer.ts"
 import { version } from "../version.ts"
 import { ClusterId } from "./ClusterId.ts"
 import { Flare } from "./flare/Flare.ts"
@@ -153,56 +150,14 @@ export class NodeAgentApi extends Context.Service<NodeAgentApi, NodeAgentApiShap
         counter.updateUnsafe(1, context)
       }
 
-      // One TLS listener; ALPN picks the protocol per connection. HTTP/1.1 (node agents, the
-      // CLI) goes to a plain http.Server, faster than the HTTP/2 server's HTTP/1 compatibility
-      // mode; h2 (gRPC clients) goes to an HTTP/2 server, made (and node:http2 loaded) on the
-      // first h2 connection: node agents and the CLI speak HTTP/1.1.
-      const listener = makeRequestListener(sources, record)
-      const http1 = nodeHttp().createServer(listener as unknown as Http.RequestListener)
-      http1.keepAliveTimeout = 60_000
-      let http2: Http2.Http2Server | undefined
-      const http2Server = () => {
-        if (http2 === undefined) {
-          http2 = nodeHttp2().createServer()
-          http2.on("request", listener)
-        }
-        return http2
-      }
-      const server = Tls.createServer({
-        cert: certificate.certPem,
-        key: certificate.keyPem,
-        minVersion: "TLSv1.2",
-        ALPNProtocols: ["h2", "http/1.1"]
-      })
-      const sockets = new Set<Socket>()
-      server.on("secureConnection", (socket: Tls.TLSSocket) => {
-        // The original closes connections idle for 60 s.
-        socket.setTimeout(60_000, () => socket.destroy())
-        sockets.add(socket)
-        socket.once("close", () => sockets.delete(socket))
-        if (socket.alpnProtocol === "h2") http2Server().emit("connection", socket)
-        else http1.emit("connection", socket)
-      })
-      // A failed handshake is the client's business; nothing to log per attempt.
-      server.on("tlsClientError", () => undefined)
-
-      const port = yield* Effect.acquireRelease(
-        Effect.callback<number, Error>((resume) => {
-          server.once("error", (e) => resume(Effect.fail(e)))
-          server.listen({ port: config.cmdPort, host: "0.0.0.0" }, () => {
-            const address = server.address()
-            resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : config.cmdPort))
-          })
-        }),
-        () =>
-          Effect.callback<void>((resume) => {
-            http1.close()
-            http2?.close()
-            server.close(() => resume(Effect.void))
-            // Keep-alive connections would hold the close open; answers are instant, so end them.
-            for (const s of sockets) s.destroy()
-          })
-      ).pipe(
+      // One TLS listener for HTTP/1.1 (node agents, the CLI) and h2 (gRPC clients); the
+      // original closes connections idle for 60 s.
+      const { port } = yield* listenAlpn({
+        tls: { cert: certificate.certPem, key: certificate.keyPem, minVersion: "TLSv1.2" },
+        listener: makeRequestListener(sources, record),
+        port: config.cmdPort,
+        idleTimeoutMs: 60_000
+      }).pipe(
         Effect.mapError(
           (e) =>
             new NodeAgentApiError({
