@@ -30,6 +30,9 @@ export class AgentRefused extends Schema.TaggedError<AgentRefused>()("AgentRefus
 
 export type AgentCallError = AgentUnreachable | AgentRefused | TokenError
 
+const agentUrl = (config: Pick<ClusterAgentConfigShape, "cmdPort">, path: string) =>
+  `https://localhost:${config.cmdPort}${path}`
+
 /** GET a CLI route of the running agent; resolves with the body of a 200. */
 export const agentGet = (
   config: ClusterAgentConfigShape,
@@ -54,7 +57,7 @@ const agentRequest = (
 ): Effect.Effect<string, AgentCallError> =>
   Effect.gen(function* () {
     const token = yield* readLocalToken(config.authTokenFilePath)
-    const url = `https://localhost:${config.cmdPort}${path}`
+    const url = agentUrl(config, path)
     return yield* Effect.callback<string, AgentUnreachable | AgentRefused>((resume, signal) => {
       const req = Https.request(
         url,
@@ -113,7 +116,7 @@ export const agentCallAdvice = (config: Address, what: string, path: string, err
       ].join("\n")
     case "TokenError":
       return [
-        `Could not read the local token to call the agent at https://localhost:${config.cmdPort}${path}: ${error.message}`,
+        `Could not read the local token to call the agent at ${agentUrl(config, path)}: ${error.message}`,
         checks(config)
       ].join("\n")
     case "AgentRefused": {
