@@ -5,7 +5,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { AuthorizationV1Api, CoreV1Api, V1ResourceAttributes } from "@kubernetes/client-node"
+import { AuthorizationV1Api, type CoreV1Api, type KubeConfig, type V1ResourceAttributes } from "@kubernetes/client-node"
+import { waitFor } from "./waitFor.ts"
 
 /** The shipped ServiceAccount's name (deploy/base). */
 export const serviceAccountName = "datadog-cluster-agent"
@@ -94,4 +95,57 @@ export const serviceAccountKubeconfig = async (
   ].join("\n")
   writeFileSync(path, yaml, { mode: 0o600 })
   return path
+}
+
+/**
+ * Waits until the authorizer grants the ServiceAccount of `namespace` one rule: bindings reach
+ * its cache asynchronously, and a role's rules arrive together, so one rule per binding is enough.
+ */
+export const awaitGranted = (
+  kubeConfig: KubeConfig,
+  namespace: string,
+  attributes: V1ResourceAttributes | { readonly path: string },
+  what: string
+): Promise<true> =>
+  waitFor(() => serviceAccountAllowed(kubeConfig.makeApiClient(AuthorizationV1Api), namespace, attributes), { what })
+
+/**
+ * Waits until the authorizer applies the shipped bindings in `namespace` (those created): one
+ * rule of the ClusterRole's and one of the Role's, and with `externalMetrics` one of
+ * deploy/external-metrics' ClusterRole, so every other rule is proven by what follows (the
+ * metrics provider, checked once at start, would otherwise not start).
+ */
+export const awaitShippedBindings = async (
+  kubeConfig: KubeConfig,
+  namespace: string,
+  created: {
+    readonly clusterRoleBinding: boolean
+    readonly roleBinding: boolean
+    readonly externalMetrics?: boolean
+  } = { clusterRoleBinding: true, roleBinding: true }
+): Promise<void> => {
+  if (created.clusterRoleBinding) {
+    await awaitGranted(
+      kubeConfig,
+      namespace,
+      { verb: "watch", resource: "pods" },
+      "the ClusterRoleBinding to take effect"
+    )
+  }
+  if (created.roleBinding) {
+    await awaitGranted(
+      kubeConfig,
+      namespace,
+      { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" },
+      "the RoleBinding to take effect"
+    )
+  }
+  if (created.externalMetrics === true) {
+    await awaitGranted(
+      kubeConfig,
+      namespace,
+      { verb: "watch", group: "autoscaling", resource: "horizontalpodautoscalers" },
+      "the external metrics ClusterRoleBinding to take effect"
+    )
+  }
 }

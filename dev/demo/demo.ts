@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node"
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -30,7 +30,7 @@ import { logTail } from "../controlPlane/processes.ts"
 import { startWatchdog } from "../controlPlane/watchdog.ts"
 import { allManifests, createEach, deployDir, identityKinds, readManifests } from "../deploy/manifests.ts"
 import { type FakeDatadog, startFakeDatadog } from "../fakeDatadog/index.ts"
-import { serviceAccountAllowed, serviceAccountKubeconfig, serviceAccountName } from "../serviceAccount.ts"
+import { awaitShippedBindings, serviceAccountKubeconfig, serviceAccountName } from "../serviceAccount.ts"
 import { type Agent, type AgentSettings, agentPorts, CHECK_CONF, runCli, startAgent } from "./agents.ts"
 import { apiServiceAvailability, apiServiceName, pointApiServiceAt } from "./apiService.ts"
 import { startFakeKubelet } from "./fakeKubelet.ts"
@@ -191,19 +191,9 @@ const agentIdentity = (plane: ControlPlane, kc: KubeConfig, dir: string) =>
     ].filter((o) => identityKinds.has(o.kind))
     const call = apiCaller(plane.server, { caPem: plane.caPem, ...plane.admin })
     yield* attempt("creating the agents' ServiceAccount and RBAC from deploy/", () => createEach(call, objects))
-    // Bindings reach the authorizer's cache a moment later; a role's rules arrive together.
-    const authz = kc.makeApiClient(AuthorizationV1Api)
-    yield* poll("the shipped RBAC to take effect", 30_000, async () => {
-      const cluster = await serviceAccountAllowed(authz, AGENT_NAMESPACE, { verb: "watch", resource: "pods" })
-      const own = await serviceAccountAllowed(authz, AGENT_NAMESPACE, {
-        verb: "update",
-        group: "coordination.k8s.io",
-        resource: "leases",
-        namespace: AGENT_NAMESPACE,
-        name: LEASE
-      })
-      return cluster && own
-    })
+    yield* attempt("waiting for the shipped RBAC to take effect", () =>
+      awaitShippedBindings(kc, AGENT_NAMESPACE, { clusterRoleBinding: true, roleBinding: true, externalMetrics: true })
+    )
     const kubeconfig = yield* attempt("getting a token for the agents' ServiceAccount", () =>
       // A week: the demo runs until Ctrl-C, and the agents read their kubeconfig once.
       serviceAccountKubeconfig(kc.makeApiClient(CoreV1Api), plane, AGENT_NAMESPACE, {

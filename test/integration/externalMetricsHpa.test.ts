@@ -32,7 +32,7 @@ import { allManifests, deployDir, readManifests } from "../../dev/deploy/manifes
 import { type FakeDatadog, startFakeDatadog } from "../../dev/fakeDatadog/index.ts"
 import { jsonLines, messageOf, type Running, startCli } from "../support/agentProcess.ts"
 import { clusterAvailable } from "../support/cluster.ts"
-import { createIdentity, serviceAccountKubeconfig } from "../support/serviceAccount.ts"
+import { awaitShippedBindings, createIdentity, serviceAccountKubeconfig } from "../support/serviceAccount.ts"
 import { waitFor } from "../support/waitFor.ts"
 
 /** Where the HPAs and their Deployments are. */
@@ -231,6 +231,11 @@ describe.runIf(clusterAvailable)("external metrics: HPAs scale on Datadog metric
     admin = apiCaller(plane.server, { caPem: plane.caPem, ...plane.admin })
     await core.createNamespace({ body: { metadata: { name: AGENT_NAMESPACE } } })
     await createShippedIdentity()
+    await awaitShippedBindings(kc, AGENT_NAMESPACE, {
+      clusterRoleBinding: true,
+      roleBinding: true,
+      externalMetrics: true
+    })
     agentKubeconfig = await serviceAccountKubeconfig(core, plane, AGENT_NAMESPACE)
     // No kubelet runs: pods become Running and Ready (on no node, so deletion is immediate).
     stopMarking = startFakeKubelet({ core, namespaces: [NAMESPACE] }).stop

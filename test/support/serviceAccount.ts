@@ -1,9 +1,8 @@
 /**
- * The shipped ServiceAccount and RBAC in a test cluster: created from deploy/, and awaited until
- * the authorizer applies them. The ServiceAccount's tokens and reviews are in dev/serviceAccount.ts
- * (scripts/image/check.ts uses them too).
+ * The shipped ServiceAccount and RBAC in a test cluster, created from deploy/. The ServiceAccount's
+ * tokens, reviews and the wait for its bindings are in dev/serviceAccount.ts (the image check and
+ * the demo use them too).
  */
-import { AuthorizationV1Api, type KubeConfig, type V1ResourceAttributes } from "@kubernetes/client-node"
 import type { ApiCall } from "../../dev/controlPlane/http.ts"
 import {
   allManifests,
@@ -14,10 +13,10 @@ import {
   identityKinds,
   type Manifest
 } from "../../dev/deploy/manifests.ts"
-import { serviceAccountAllowed } from "../../dev/serviceAccount.ts"
-import { waitFor } from "./waitFor.ts"
 
 export {
+  awaitGranted,
+  awaitShippedBindings,
   serviceAccountAllowed,
   serviceAccountKubeconfig,
   serviceAccountToken,
@@ -50,45 +49,3 @@ export const createIdentity = (
       }
     }
   )
-
-/**
- * Waits until the authorizer grants the ServiceAccount of `namespace` one rule: bindings reach
- * its cache asynchronously, and a role's rules arrive together, so one rule per binding is enough.
- */
-export const awaitGranted = (
-  kubeConfig: KubeConfig,
-  namespace: string,
-  attributes: V1ResourceAttributes | { readonly path: string },
-  what: string
-): Promise<true> =>
-  waitFor(() => serviceAccountAllowed(kubeConfig.makeApiClient(AuthorizationV1Api), namespace, attributes), { what })
-
-/**
- * Waits until the authorizer applies the shipped bindings in `namespace` (those created): one
- * rule of the ClusterRole's and one of the Role's, so every other rule is proven by what follows.
- */
-export const awaitShippedBindings = async (
-  kubeConfig: KubeConfig,
-  namespace: string,
-  created: { readonly clusterRoleBinding: boolean; readonly roleBinding: boolean } = {
-    clusterRoleBinding: true,
-    roleBinding: true
-  }
-): Promise<void> => {
-  if (created.clusterRoleBinding) {
-    await awaitGranted(
-      kubeConfig,
-      namespace,
-      { verb: "watch", resource: "pods" },
-      "the ClusterRoleBinding to take effect"
-    )
-  }
-  if (created.roleBinding) {
-    await awaitGranted(
-      kubeConfig,
-      namespace,
-      { verb: "get", resource: "configmaps", namespace, name: "datadog-cluster-id" },
-      "the RoleBinding to take effect"
-    )
-  }
-}
